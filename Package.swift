@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "islet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "islet", targets: ["islet"]),
+        .library(name: "IsletCore", targets: ["IsletCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // The engine: inventory, stacks, plan, apply, state. Knows no component by name.
+        .target(
+            name: "IsletCore",
+            dependencies: [
+                "Yams",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+
+        // The command-line tool: thin commands over the libraries.
+        .executableTarget(
+            name: "islet",
+            dependencies: [
+                "IsletCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests
+        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"]),
+    ]
+)

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The state and secrets of one apply, written right after each step succeeds, so a crash loses nothing.
+actor Ledger {
+    private(set) var state: State
+    private var secrets: SecretStore
+    private let store: StateStore
+    private let catalog: Catalog
+    private let masker: Masker
+    /// Outputs of short-lived steps: kept for this run only, never written.
+    private var ephemeralOutputs: [StepInstance: [String: String]] = [:]
+
+    init(workspace: Workspace, masker: Masker) {
+        let lineage = workspace.secrets.lineage.isEmpty ? UUID().uuidString.lowercased() : workspace.secrets.lineage
+        state = workspace.state ?? State(cluster: workspace.inventory.cluster.name, lineage: lineage)
+        secrets = workspace.secrets
+        store = workspace.store
+        catalog = workspace.catalog
+        self.masker = masker
+    }
+
+    /// Records a step as applied: fingerprint and public outputs in state, secret outputs in the secrets file.
+    func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String]) throws {
+        guard let step = catalog.step(instance.step) else { return }
+        if step.ephemeral {
+            ephemeralOutputs[instance] = outputs
+            return
+        }
+        try secrets.bind(to: state.lineage)
+        var visible: [String: String] = [:]
+        for (key, value) in outputs {
+            if step.isSecretOutput(key) {
+                masker.add([value])
+                try secrets.set(value, for: SecretStore.outputKey(node: instance.node, instance.step, key))
+            } else {
+                visible[key] = value
+            }
+        }
+        state.setRecord(StepRecord(fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible),
+                        node: connection, step: instance.step)
+        try commit()
+    }
+
+    func forget(node: String, step: StepID) throws {
+        state.removeRecord(node: node, step: step)
+        for output in catalog.step(step)?.outputs ?? [] where output.secret {
+            try secrets.set(nil, for: SecretStore.outputKey(node: node, step, output.name))
+        }
+        try commit()
+    }
+
+    /// The step's secret, generated and saved the first time it is needed.
+    func secret(_ step: StepID, _ declaration: SecretDeclaration) throws -> String {
+        let key = SecretStore.generatedKey(step, declaration.name)
+        if let existing = secrets[key] { return existing }
+        try secrets.bind(to: state.lineage)
+        let value = SecretStore.generate(length: declaration.length, alphabet: declaration.alphabet)
+        masker.add([value])
+        try secrets.set(value, for: key)
+        return value
+    }
+
+    /// A consistent view of every output known now, for resolving a step's inputs.
+    func snapshot() -> RecordedOutputs {
+        RecordedOutputs(state: state, secrets: secrets, catalog: catalog, extra: ephemeralOutputs)
+    }
+
+    private func commit() throws {
+        state.serial += 1
+        try store.save(state)
+    }
+}

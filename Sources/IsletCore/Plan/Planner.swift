@@ -1,0 +1,239 @@
+import Foundation
+
+/// Decides the action of every (node, step) from the desired fingerprint, the recorded state and the live
+/// check on the node. Reads nodes, changes nothing.
+public struct Planner: Sendable {
+    public var workspace: Workspace
+    public var target: String?
+    /// Instances to run again even if nothing changed (`--replace NODE/STACK/STEP`).
+    public var replace: Set<StepInstance>
+    public var parallel: Int
+
+    public init(workspace: Workspace, target: String? = nil, replace: Set<StepInstance> = [], parallel: Int = 10) {
+        self.workspace = workspace
+        self.target = target
+        self.replace = replace
+        self.parallel = max(1, parallel)
+    }
+
+    /// Probes every node in one round trip each (facts and all checks), then decides.
+    public func plan(connections: Connections) async -> Plan {
+        let placement = workspace.placement
+        let desired = placement.instances.filter { target == nil || $0.node == target }
+        let nodes = workspace.inventory.nodes.filter { node in desired.contains { $0.node == node.name } }
+        var reports: [String: NodeReport] = [:]
+        var failures: [NodeFailure] = []
+        await withTaskGroup(of: (String, Result<NodeReport, NodeUnreachable>).self) { group in
+            var queue = nodes[...]
+            func startNext() {
+                guard let node = queue.popFirst() else { return }
+                let instances = desired.filter { $0.node == node.name }
+                group.addTask { (node.name, await probe(node, instances: instances, connections: connections)) }
+            }
+            for _ in 0..<parallel { startNext() }
+            for await (name, result) in group {
+                switch result {
+                case .success(let report): reports[name] = report
+                case .failure(let failure): failures.append(NodeFailure(node: name, message: failure.description))
+                }
+                startNext()
+            }
+        }
+        let facts = reports.mapValues(\.facts)
+        var changes = decide(desired: desired.filter { reports[$0.node] != nil }, reports: reports, facts: facts)
+        // Node by node in inventory order, then steps in dependency order: how people read a plan.
+        let nodeOrder = Dictionary(uniqueKeysWithValues: workspace.inventory.nodes.enumerated().map { ($1.name, $0) })
+        let stepOrder = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
+        changes.sort { (nodeOrder[$0.node] ?? 0, stepOrder[$0.step] ?? 0) < (nodeOrder[$1.node] ?? 0, stepOrder[$1.step] ?? 0) }
+        changes = removals() + changes
+        return Plan(createdAt: ISO8601DateFormatter().string(from: Date()), lineage: workspace.state?.lineage,
+                    serial: workspace.state?.serial ?? 0, inventoryDigest: workspace.inventoryDigest,
+                    stacksDigest: workspace.stacksDigest, target: target, changes: changes, facts: facts,
+                    failures: failures.sorted { $0.node < $1.node })
+    }
+
+    /// Facts and every check of one node, in one script.
+    private func probe(_ node: Node, instances: [StepInstance], connections: Connections) async
+        -> Result<NodeReport, NodeUnreachable>
+    {
+        let address = NodeAddress(name: node.name, address: node.address, ssh: node.ssh)
+        let session: any NodeSession
+        switch await connections.session(for: address) {
+        case .success(let open): session = open
+        case .failure(let failure): return .failure(failure)
+        }
+        do {
+            let resolver = StepResolver(placement: workspace.placement, facts: [:])
+            var script = NodeScript(filesystemRoot: session.filesystemRoot)
+            script.gatherFacts()
+            for (index, instance) in instances.enumerated() {
+                guard let step = workspace.catalog.step(instance.step), !step.ephemeral, let check = step.check else { continue }
+                // Values known from state: good enough for a check; the fingerprint is computed after the probe.
+                let resolved = try resolver.resolve(instance, outputs: RecordedOutputs(workspace: workspace), acting: [])
+                script.append("(")
+                try script.export(resolved.environment, factInputs: step.factInputs, index: index, node: node.name, step: step.id)
+                script.reportFiles(resolved.files, index: index)
+                script.runScript(check, kind: "check", index: index, quiet: true)
+                script.reportOutputs(index: index, includeLog: true)
+                script.append(")")
+            }
+            let collected = OutputCollector()
+            let status = try await session.run(script: script.text) { chunk in
+                if chunk.stream == .stdout { collected.append(chunk.bytes) }
+            }
+            guard status.code != 70 else {
+                return .failure(NodeUnreachable(node: node.name, message: "the probe script could not start (\(status))"))
+            }
+            var report = NodeReport(stdout: collected.text, marker: script.marker)
+            report.indexes = Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($1, $0) })
+            return .success(report)
+        } catch {
+            return .failure(NodeUnreachable(node: node.name, message: "\(error)"))
+        }
+    }
+
+    /// The action table of DESIGN.md, instance by instance in dependency order.
+    func decide(desired: [StepInstance], reports: [String: NodeReport], facts: [String: [String: String]])
+        -> [PlannedChange]
+    {
+        let resolver = StepResolver(placement: workspace.placement, facts: facts)
+        var outputs = RecordedOutputs(workspace: workspace)
+        var acting: Set<StepInstance> = []
+        var changes: [PlannedChange] = []
+        for instance in desired {
+            guard let step = workspace.catalog.step(instance.step), !step.ephemeral else { continue }
+            let report = reports[instance.node]!
+            let index = report.indexes[instance] ?? -1
+            let record = workspace.state?.record(node: instance.node, step: instance.step)
+            var change = PlannedChange(node: instance.node, step: instance.step, action: .noChange, reason: "")
+            let resolved: ResolvedStep
+            do {
+                resolved = try resolver.resolve(instance, outputs: outputs, acting: acting)
+            } catch {
+                change.action = record == nil ? .create : .update
+                change.reason = "\(error)"
+                changes.append(change)
+                acting.insert(instance)
+                continue
+            }
+            let checkPassed = report.converged(index: index, files: resolved.files)
+            change.fingerprint = resolved.fingerprint
+            change.filesInPlace = resolved.files.enumerated()
+                .filter { report.files[index]?[$0.offset]?.matches($0.element) == true }
+                .map(\.element.destination)
+            let reported = report.outputs[index] ?? [:]
+            let missingOutputs = step.outputs.map(\.name).filter { reported[$0] == nil }
+            switch (record, resolved.fingerprint) {
+            case (nil, _) where checkPassed && missingOutputs.isEmpty && resolved.pendingInputs.isEmpty:
+                change.action = .adopt
+                change.reason = "check passes"
+                change.adoptedOutputs = step.outputs.map(\.name)
+                outputs.extra[instance] = reported
+            case (nil, _):
+                change.action = .create
+                change.reason = checkPassed ? "outputs \(missingOutputs.joined(separator: ", ")) not reported by the check" : "not applied yet"
+            case (.some, nil):
+                change.action = .update
+                change.reason = "inputs known after apply: \(resolved.pendingInputs.joined(separator: ", "))"
+            case (let record?, let fingerprint?) where record.fingerprint != fingerprint:
+                change.action = .update
+                change.reason = "definition changed"
+            case (_, _) where !checkPassed:
+                change.action = .repair
+                let drifted = report.driftedFiles(index: index, files: resolved.files)
+                change.reason = drifted.isEmpty ? "check fails" : "drifted: \(drifted.joined(separator: ", "))"
+            case (.some, _) where replace.contains(instance):
+                change.action = .update
+                change.reason = "replacement requested"
+            default:
+                change.action = .noChange
+            }
+            if change.action.runsScripts { acting.insert(instance) }
+            changes.append(change)
+        }
+        return ephemeralRuns(desired: desired, acting: acting) + changes
+    }
+
+    /// Short-lived steps run when a step that reads their outputs acts.
+    private func ephemeralRuns(desired: [StepInstance], acting: Set<StepInstance>) -> [PlannedChange] {
+        let placement = workspace.placement
+        var needed: [StepInstance] = []
+        for instance in desired where acting.contains(instance) {
+            for source in workspace.catalog.step(instance.step)?.outputSources ?? [] {
+                guard workspace.catalog.step(source)?.ephemeral == true,
+                    let producer = placement.producer(of: source, for: instance), !needed.contains(producer)
+                else { continue }
+                needed.append(producer)
+            }
+        }
+        return desired.filter(needed.contains).map {
+            PlannedChange(node: $0.node, step: $0.step, action: .run, reason: "produces values for steps that act")
+        }
+    }
+
+    /// Recorded steps whose node or step is no longer desired.
+    private func removals() -> [PlannedChange] {
+        guard let state = workspace.state else { return [] }
+        let desired = Set(workspace.placement.instances)
+        var changes: [PlannedChange] = []
+        // Reverse dependency order: a step is removed before the steps it depends on.
+        let order = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
+        let pairs = state.recordedPairs.filter { target == nil || $0.node == target }
+            .sorted { (order[$0.step] ?? Int.max, $0.node) > (order[$1.step] ?? Int.max, $1.node) }
+        for pair in pairs where !desired.contains(StepInstance(step: pair.step, node: pair.node)) {
+            let step = workspace.catalog.step(pair.step)
+            let nodeGone = workspace.inventory.node(named: pair.node) == nil
+            var reason = nodeGone ? "node removed from the inventory" : "step no longer runs on this node"
+            if step == nil { reason = "step no longer defined; its record is forgotten" }
+            var change = PlannedChange(node: pair.node, step: pair.step, action: .remove, reason: reason)
+            if let role = step?.removeOn, step?.remove != nil {
+                change.runsOn = workspace.inventory.nodes.first { $0.roles.contains(role) && $0.name != pair.node }?.name
+            }
+            changes.append(change)
+        }
+        return changes
+    }
+}
+
+/// Outputs as the state records them (secret ones from the secrets file), plus `extra` ones known only to
+/// this run: outputs adopted during planning, or those of short-lived steps during apply.
+struct RecordedOutputs: OutputSource {
+    let state: State?
+    let secrets: SecretStore
+    let catalog: Catalog
+    var extra: [StepInstance: [String: String]] = [:]
+
+    init(workspace: Workspace) {
+        self.init(state: workspace.state, secrets: workspace.secrets, catalog: workspace.catalog)
+    }
+
+    init(state: State?, secrets: SecretStore, catalog: Catalog, extra: [StepInstance: [String: String]] = [:]) {
+        self.state = state
+        self.secrets = secrets
+        self.catalog = catalog
+        self.extra = extra
+    }
+
+    func outputs(of producer: StepInstance) -> [String: String]? {
+        if let outputs = extra[producer] { return outputs }
+        guard let record = state?.record(node: producer.node, step: producer.step) else { return nil }
+        var outputs = record.outputs
+        for output in catalog.step(producer.step)?.outputs ?? [] where output.secret {
+            outputs[output.name] = secrets[SecretStore.outputKey(node: producer.node, producer.step, output.name)]
+        }
+        return outputs
+    }
+
+    func generatedSecret(_ step: StepID, _ name: String) -> String? {
+        secrets[SecretStore.generatedKey(step, name)]
+    }
+}
+
+/// Collects a script's stdout from the transport's thread.
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+
+    func append(_ chunk: [UInt8]) { lock.withLock { bytes += chunk } }
+    var text: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
+}

@@ -1,0 +1,166 @@
+import Crypto
+import Foundation
+
+/// A step made concrete for one node: its inputs' values, its rendered files and its fingerprint.
+public struct ResolvedStep: Sendable {
+    public var instance: StepInstance
+    public var step: Step
+    /// Environment of every script of the step, in a stable order.
+    public var environment: [(name: String, value: String)]
+    /// Inputs whose values are known only once the steps producing them have run in this apply.
+    public var pendingInputs: [String]
+    /// Secret values among the inputs: every line islet prints has them masked.
+    public var secretValues: [String]
+    public var files: [RenderedFile]
+    /// sha256 over everything that defines the step for this node; nil while an input is pending.
+    public var fingerprint: String?
+}
+
+public struct RenderedFile: Sendable, Hashable {
+    public var destination: String
+    public var mode: Int
+    public var owner: String?
+    public var content: Data
+    public var sha256: String
+}
+
+/// Where a step finds the outputs of the steps it reads from.
+public protocol OutputSource: Sendable {
+    /// The producer's outputs (secret ones included), or nil when they are not known.
+    func outputs(of producer: StepInstance) -> [String: String]?
+    /// A secret a step generated once, or nil if it does not exist yet.
+    func generatedSecret(_ step: StepID, _ name: String) -> String?
+}
+
+/// Resolves inputs, renders templates and computes fingerprints. Pure: the same inputs give the same result.
+public struct StepResolver: Sendable {
+    public let placement: Placement
+    public let facts: [String: [String: String]]
+
+    public init(placement: Placement, facts: [String: [String: String]]) {
+        self.placement = placement
+        self.facts = facts
+    }
+
+    var inventory: Inventory { placement.inventory }
+
+    /// - Parameter acting: instances that will run in this apply before the step: their outputs may change.
+    public func resolve(_ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>) throws -> ResolvedStep {
+        guard let step = placement.catalog.step(instance.step) else {
+            throw ResolveError.unknownStep(instance.step)
+        }
+        var values: [String: Value] = [:]
+        var environment: [(String, String)] = []
+        var pending: [String] = []
+        var secrets: [String] = []
+        var volatile: Set<String> = []
+        let node = inventory.node(named: instance.node)
+        for input in step.inputs {
+            var value: Value = .string("")
+            switch input.reference {
+            case .cluster(let field):
+                value = .string(inventory.cluster.fields[field] ?? "")
+            case .setting(let key):
+                value = inventory.settings[key] ?? .string("")
+            case .node(let field):
+                switch field {
+                case "name": value = .string(instance.node)
+                case "address": value = .string(node?.address ?? "")
+                default: value = .list((node?.roles ?? []).map(Value.string))
+                }
+            case .fact(let name):
+                value = .string(facts[instance.node]?[name] ?? "")
+            case .literal(let literal):
+                value = literal
+            case .output(let source, let key):
+                let producerStep = placement.catalog.step(source)
+                let producer = placement.producer(of: source, for: instance)
+                if producerStep?.ephemeral == true { volatile.insert(input.name) }
+                let generated = producerStep?.secrets.contains { $0.name == key } == true
+                    ? outputs.generatedSecret(source, key) : nil
+                if let producer, let known = outputs.outputs(of: producer)?[key] ?? generated {
+                    value = .string(known)
+                    if acting.contains(producer) && producerStep?.ephemeral != true { pending.append(input.name) }
+                } else if producerStep?.ephemeral != true {
+                    pending.append(input.name)
+                }
+                if producerStep?.isSecretOutput(key) == true, case .string(let text) = value, !text.isEmpty {
+                    secrets.append(text)
+                }
+            }
+            values[input.name] = value
+            environment.append((input.name, value.environmentText))
+        }
+        for secret in step.secrets {
+            if let value = outputs.generatedSecret(step.id, secret.name) {
+                values[secret.name] = .string(value)
+                environment.append((secret.name, value))
+                secrets.append(value)
+            } else {
+                pending.append(secret.name)
+                environment.append((secret.name, ""))
+            }
+        }
+        var files: [RenderedFile] = []
+        for file in step.files {
+            let text: String
+            do {
+                text = try TemplateRenderer.render(file.templateText, inputs: values)
+            } catch {
+                throw ResolveError.template(step: step.id, template: file.template, reason: "\(error)")
+            }
+            let content = Data(text.utf8)
+            files.append(RenderedFile(destination: file.destination, mode: file.mode, owner: file.owner,
+                                      content: content, sha256: sha256Hex(content)))
+        }
+        var resolved = ResolvedStep(instance: instance, step: step, environment: environment, pendingInputs: pending,
+                                    secretValues: secrets, files: files, fingerprint: nil)
+        if pending.isEmpty {
+            let producers = Dictionary(step.outputSources.compactMap { id in placement.catalog.step(id).map { (id, $0) } },
+                                       uniquingKeysWith: { first, _ in first })
+            resolved.fingerprint = Self.fingerprint(step: step, values: values, volatile: volatile, files: files,
+                                                    producerSteps: producers)
+        }
+        return resolved
+    }
+
+    /// sha256 over the step's scripts, declared inputs (secrets by their hash), rendered files and artifacts.
+    /// Only what the step declares counts: another node joining changes nothing here.
+    static func fingerprint(step: Step, values: [String: Value], volatile: Set<String>, files: [RenderedFile],
+                            producerSteps: [StepID: Step]) -> String {
+        var lines = ["islet-fingerprint/1", "step \(step.id)", "scope \(step.scope.rawValue)"]
+        lines.append("check \(sha256Hex(Data((step.check?.text ?? "").utf8)))")
+        lines.append("apply \(sha256Hex(Data(step.apply.text.utf8)))")
+        lines.append("remove \(sha256Hex(Data((step.remove?.text ?? "").utf8)))")
+        let secretNames = Set(step.secrets.map(\.name)).union(step.inputs.compactMap { input -> String? in
+            guard case .output(let source, let key) = input.reference else { return nil }
+            return producerSteps[source]?.isSecretOutput(key) == true ? input.name : nil
+        })
+        for name in values.keys.sorted() where !volatile.contains(name) {
+            let text = values[name]!.canonicalJSON
+            // Secrets enter the fingerprint only as their hash, since state files are not secret.
+            lines.append(secretNames.contains(name) ? "secret \(name) \(sha256Hex(Data(text.utf8)))" : "input \(name) \(text)")
+        }
+        for file in files {
+            lines.append("file \(file.destination) \(String(file.mode, radix: 8)) \(file.owner ?? "-") \(file.sha256)")
+        }
+        for artifact in step.artifacts { lines.append("artifact \(artifact)") }
+        return "sha256:" + sha256Hex(Data(lines.joined(separator: "\n").utf8))
+    }
+}
+
+public enum ResolveError: Error, CustomStringConvertible {
+    case unknownStep(StepID)
+    case template(step: StepID, template: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownStep(let id): return "step \(id) is not defined by any stack"
+        case .template(let step, let template, let reason): return "step \(step): template \(template) failed to render: \(reason)"
+        }
+    }
+}
+
+func sha256Hex(_ data: Data) -> String {
+    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}

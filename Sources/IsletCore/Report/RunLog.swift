@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+
+/// One run's log folder: `.islet/runs/<UTC time>/`, one file per node and step, plus `islet.log`.
+public final class RunLog: Sendable {
+    public let directory: String
+    public let masker: Masker
+
+    public init(runsDirectory: String, masker: Masker, now: Date = Date()) throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        directory = runsDirectory + "/" + formatter.string(from: now)
+        self.masker = masker
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+
+    public func stepLogPath(node: String, step: StepID) -> String {
+        "\(directory)/\(node)/\(step.stack).\(step.step).log"
+    }
+
+    /// A masked, line-buffered writer for one step's output.
+    public func stepLog(node: String, step: StepID) -> StepLog {
+        StepLog(path: stepLogPath(node: node, step: step), masker: masker)
+    }
+
+    /// A swift-log logger writing masked lines to `islet.log`.
+    public func logger(label: String = "islet") -> Logger {
+        let path = directory + "/islet.log"
+        let masker = self.masker
+        return Logger(label: label) { _ in FileLogHandler(path: path, masker: masker) }
+    }
+}
+
+/// Writes a step's stdout and stderr to its log file a whole line at a time, so a secret is never split
+/// across two writes and escapes masking. Result lines of islet's own scripts are left out.
+public final class StepLog: @unchecked Sendable {
+    public let path: String
+    private let masker: Masker
+    private let lock = NSLock()
+    private var handle: FileHandle?
+    private var pending: [OutputChunk.Stream: [UInt8]] = [:]
+    private var hiddenPrefix: String?
+
+    init(path: String, masker: Masker) {
+        self.path = path
+        self.masker = masker
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        handle = FileHandle(forWritingAtPath: path)
+        handle?.seekToEndOfFile()
+    }
+
+    /// Lines starting with `prefix` (a script's result marker) are not written.
+    func hide(linesStartingWith prefix: String) { lock.withLock { hiddenPrefix = prefix } }
+
+    public func note(_ text: String) { write(line: "# islet: " + text) }
+
+    public func append(_ chunk: OutputChunk) {
+        lock.withLock {
+            var buffer = pending[chunk.stream, default: []] + chunk.bytes
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                emitLocked(buffer[..<newline], stream: chunk.stream)
+                buffer.removeSubrange(...newline)
+            }
+            pending[chunk.stream] = buffer
+        }
+    }
+
+    public func close() {
+        lock.withLock {
+            for (stream, rest) in pending where !rest.isEmpty { emitLocked(rest[...], stream: stream) }
+            pending = [:]
+            try? handle?.close()
+            handle = nil
+        }
+    }
+
+    private func emitLocked(_ bytes: ArraySlice<UInt8>, stream: OutputChunk.Stream) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Result lines are islet's own; the blank line before each is from the newline that keeps them apart.
+        if text.isEmpty { return }
+        if let hiddenPrefix, text.hasPrefix(hiddenPrefix) { return }
+        let line = (stream == .stderr ? "! " : "| ") + masker.mask(text) + "\n"
+        try? handle?.write(contentsOf: Data(line.utf8))
+    }
+
+    private func write(line: String) {
+        lock.withLock { try? handle?.write(contentsOf: Data((masker.mask(line) + "\n").utf8)) }
+    }
+}
+
+/// A swift-log handler appending masked lines to a file.
+struct FileLogHandler: LogHandler {
+    let path: String
+    let masker: Masker
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = self.metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let time = ISO8601DateFormatter().string(from: Date())
+        let text = masker.mask("\(time) \(event.level) \(event.message)\(fields.isEmpty ? "" : " " + fields)") + "\n"
+        if let handle = FileHandle(forWritingAtPath: path) ?? createFile() {
+            handle.seekToEndOfFile()
+            try? handle.write(contentsOf: Data(text.utf8))
+            try? handle.close()
+        }
+    }
+
+    private func createFile() -> FileHandle? {
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        return FileHandle(forWritingAtPath: path)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// One component of the platform: a folder with `stack.yaml`, scripts and templates. Data, not code.
+public struct Stack: Sendable {
+    public var name: String
+    public var description: String
+    public var directory: String
+    public var requires: [String]
+    public var roles: [RoleDeclaration]
+    public var settings: [SettingDeclaration]
+    public var steps: [Step]
+}
+
+/// `stack/step`: how steps are named across stacks, in state and in plans.
+public struct StepID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public var stack: String
+    public var step: String
+
+    public init(stack: String, step: String) {
+        self.stack = stack
+        self.step = step
+    }
+
+    /// Parses `stack/step`, or `step` within `defaultStack`.
+    public init?(_ text: String, defaultStack: String?) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        switch parts.count {
+        case 1 where defaultStack != nil && !parts[0].isEmpty: self.init(stack: defaultStack!, step: parts[0])
+        case 2 where !parts[0].isEmpty && !parts[1].isEmpty: self.init(stack: parts[0], step: parts[1])
+        default: return nil
+        }
+    }
+
+    public var description: String { "\(stack)/\(step)" }
+
+    public static func < (a: StepID, b: StepID) -> Bool { a.description < b.description }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = StepID(text, defaultStack: nil) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected stack/step"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// The unit of work: a check that proves the desired state and an apply that makes it so.
+public struct Step: Sendable {
+    public enum Scope: String, Sendable { case node, cluster }
+
+    public var id: StepID
+    public var description: String
+    public var scope: Scope
+    /// The nodes it runs on: any node holding one of these roles; empty means every node.
+    public var roles: [String]
+    public var after: [StepID]
+    public var inputs: [Input]
+    public var files: [ManagedFile]
+    public var artifacts: [String]
+    public var check: Script?
+    public var apply: Script
+    public var remove: Script?
+    /// Runs the remove script on the first node holding this role instead of the node being removed
+    /// (to drain a node from the cluster, say).
+    public var removeOn: String?
+    public var outputs: [OutputDeclaration]
+    public var secrets: [SecretDeclaration]
+    /// Runs whenever a step that reads its outputs acts, and is never recorded: for short-lived values.
+    public var ephemeral: Bool
+    public var location: SourceLocation
+
+    /// Steps whose outputs this step reads: dependencies just like `after`.
+    public var outputSources: [StepID] {
+        inputs.compactMap { if case .output(let source, _) = $0.reference { return source } else { return nil } }
+    }
+
+    /// Input names that read node facts, with the fact each reads.
+    public var factInputs: [String: String] {
+        var result: [String: String] = [:]
+        for input in inputs { if case .fact(let fact) = input.reference { result[input.name] = fact } }
+        return result
+    }
+
+    public func isSecretOutput(_ key: String) -> Bool {
+        outputs.contains { $0.name == key && $0.secret } || secrets.contains { $0.name == key }
+    }
+}
+
+/// A shell script text and where it came from, for messages.
+public struct Script: Sendable, Hashable {
+    public var text: String
+    public var origin: String
+}
+
+/// An environment variable a step's scripts and templates receive, and where its value comes from.
+public struct Input: Sendable, Hashable {
+    public var name: String
+    public var reference: Reference
+    public var location: SourceLocation
+}
+
+/// Where an input's value comes from. Only these count for a step's fingerprint.
+public enum Reference: Sendable, Hashable, CustomStringConvertible {
+    /// `cluster.<field>`
+    case cluster(String)
+    /// `settings.<dotted key>`
+    case setting(String)
+    /// `node.name`, `node.address`, `node.roles`
+    case node(String)
+    /// `facts.<name>`, gathered from the node at plan and apply time.
+    case fact(String)
+    /// `steps.<stack>/<step>.<KEY>`: an output of another step.
+    case output(StepID, String)
+    /// `{value: ...}`
+    case literal(Value)
+
+    public var description: String {
+        switch self {
+        case .cluster(let field): return "cluster.\(field)"
+        case .setting(let key): return "settings.\(key)"
+        case .node(let field): return "node.\(field)"
+        case .fact(let name): return "facts.\(name)"
+        case .output(let step, let key): return "steps.\(step).\(key)"
+        case .literal(let value): return "value \(value.canonicalJSON)"
+        }
+    }
+}
+
+/// A file rendered from a template and put in place on the node.
+public struct ManagedFile: Sendable, Hashable {
+    public var template: String
+    public var templateText: String
+    public var destination: String
+    public var mode: Int
+    public var owner: String?
+}
+
+public struct OutputDeclaration: Sendable, Hashable {
+    public var name: String
+    public var secret: Bool
+}
+
+/// A secret islet generates once and keeps in the secrets file.
+public struct SecretDeclaration: Sendable, Hashable {
+    public var name: String
+    public var length: Int
+    public var alphabet: String
+}
+
+/// Values a node reports about itself, in the order the fact script prints them.
+public enum Fact: String, CaseIterable, Sendable {
+    case os, osVersion, arch, hostname, machineId, kernel
+}

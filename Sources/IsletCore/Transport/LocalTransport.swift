@@ -1,0 +1,102 @@
+import Foundation
+
+/// Runs every "node" on this machine, each inside its own directory used as its filesystem root.
+/// For tests and for trying stacks out; scripts see the directory as `$ISLET_ROOT`.
+public struct LocalTransport: Transport {
+    public var baseDirectory: String
+
+    public init(baseDirectory: String) {
+        // Scripts run with the node folder as working directory, so the root they see must be absolute.
+        self.baseDirectory = URL(fileURLWithPath: baseDirectory).standardizedFileURL.path
+    }
+
+    public func connect(to node: NodeAddress) async throws -> any NodeSession {
+        let root = baseDirectory + "/" + node.name
+        let marker = root + "/.unreachable"
+        // A test marks a node unreachable by creating this file: the local stand-in for a powered-off machine.
+        if FileManager.default.fileExists(atPath: marker) {
+            throw LocalTransportError.unreachable(node.name)
+        }
+        let staging = root + "/.islet-staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        return LocalSession(root: root, staging: staging)
+    }
+}
+
+public enum LocalTransportError: Error, CustomStringConvertible {
+    case unreachable(String)
+    public var description: String {
+        switch self {
+        case .unreachable(let node): return "node \(node): cannot connect (marked unreachable)"
+        }
+    }
+}
+
+final class LocalSession: NodeSession {
+    let root: String
+    let staging: String
+
+    init(root: String, staging: String) {
+        self.root = root
+        self.staging = staging
+    }
+
+    var filesystemRoot: String { root }
+
+    func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-s"]
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        let drained = DispatchGroup()
+        for (pipe, stream) in [(out, OutputChunk.Stream.stdout), (err, .stderr)] {
+            drained.enter()
+            let handle = pipe.fileHandleForReading
+            // Blocking reads on a dedicated thread: never on the cooperative pool.
+            Thread.detachNewThread {
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    output(OutputChunk(stream: stream, bytes: [UInt8](data)))
+                }
+                drained.leave()
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in
+                Thread.detachNewThread {
+                    drained.wait()
+                    let status = finished.terminationReason == .uncaughtSignal
+                        ? ExitStatus(code: nil, signal: String(finished.terminationStatus))
+                        : ExitStatus(code: finished.terminationStatus)
+                    continuation.resume(returning: status)
+                }
+            }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            let writer = input.fileHandleForWriting
+            Thread.detachNewThread {
+                try? writer.write(contentsOf: Data(script.utf8))
+                try? writer.close()
+            }
+        }
+    }
+
+    func upload(file localPath: String, as name: String) async throws -> String {
+        let destination = staging + "/" + name
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(atPath: localPath, toPath: destination)
+        return destination
+    }
+
+    func close() async {}
+}

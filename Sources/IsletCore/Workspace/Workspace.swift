@@ -1,0 +1,54 @@
+import Foundation
+
+/// Everything one islet command works from: the stacks, the inventory checked against them, and the state.
+public struct Workspace: Sendable {
+    public var catalog: Catalog
+    public var inventory: Inventory
+    public var store: StateStore
+    /// nil before the first apply.
+    public var state: State?
+    public var secrets: SecretStore
+    public var inventoryDigest: String
+    public var stacksDigest: String
+
+    public var placement: Placement { Placement(catalog: catalog, inventory: inventory) }
+
+    /// Loads and validates; nothing is written.
+    /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
+    public static func load(inventoryPath: String, stacksDirectory: String, statePath: String?) throws -> Workspace {
+        let catalog = try Catalog.load(directory: stacksDirectory)
+        let inventory = try InventoryLoader(schema: catalog.schema).load(path: inventoryPath)
+        let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
+        let state = try store.load(cluster: inventory.cluster.name)
+        let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
+        return Workspace(catalog: catalog, inventory: inventory, store: store, state: state, secrets: secrets,
+                         inventoryDigest: try digest(ofFile: inventoryPath),
+                         stacksDigest: try digest(ofDirectory: stacksDirectory))
+    }
+
+    /// Every known secret value: masked in every line islet prints or logs.
+    public var secretValues: [String] { Array(secrets.values.values) }
+}
+
+func digest(ofFile path: String) throws -> String {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw StateError.io(path: path, reason: "cannot read the file")
+    }
+    return "sha256:" + sha256Hex(data)
+}
+
+/// sha256 over every file's relative path and content, in sorted order: any edit to a stack changes it.
+func digest(ofDirectory path: String) throws -> String {
+    var manifest = ""
+    let root = URL(fileURLWithPath: path).standardizedFileURL.path
+    let files = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).sorted()
+    for relative in files {
+        var isDirectory: ObjCBool = false
+        let full = root + "/" + relative
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+            let data = FileManager.default.contents(atPath: full)
+        else { continue }
+        manifest += "\(relative) \(sha256Hex(data))\n"
+    }
+    return "sha256:" + sha256Hex(Data(manifest.utf8))
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import IsletCore
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Write a commented example inventory built from the stacks' declarations.")
+
+    @Option(help: "The folder of stacks.")
+    var stacks: String = "stacks"
+
+    @Option(name: .shortAndLong, help: "Where to write the inventory ('-' for standard output).")
+    var output: String = "inventory.yaml"
+
+    @Flag(help: "Overwrite an existing file.")
+    var force = false
+
+    func run() throws {
+        do {
+            let text = ExampleInventory.render(try Catalog.load(directory: stacks))
+            if output == "-" {
+                say(text, terminator: "")
+                return
+            }
+            if FileManager.default.fileExists(atPath: output) && !force {
+                throw ValidationError("\(output) exists; pass --force to overwrite it")
+            }
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            say("Wrote \(output). Edit the nodes and settings, then run: islet plan -i \(output)")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
