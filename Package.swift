@@ -37,7 +37,7 @@ let package = Package(
         ),
 
         // Tests
-        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"]),
     ]
 )

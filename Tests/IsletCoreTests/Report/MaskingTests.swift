@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import IsletCore
+
+/// Secrets never appear in output, logs, plans or state.
+@Suite struct MaskingTests {
+    @Test func maskerReplacesEverySecretAndEachLineOfAMultiLineOne() {
+        let masker = Masker(secrets: ["hunter22", "line-one\nline-two", "ab"])
+        #expect(masker.mask("pw=hunter22 and hunter22") == "pw=*** and ***")
+        #expect(masker.mask("got line-two") == "got ***")
+        #expect(masker.mask("ab stays: too short to mask") == "ab stays: too short to mask")
+    }
+
+    @Test func theLongerOfTwoOverlappingSecretsIsMaskedWhole() {
+        let masker = Masker(secrets: ["pass", "password123"])
+        #expect(masker.mask("password123") == "***")
+    }
+
+    @Test func stepLogsMaskSecretsEvenWhenSplitAcrossChunks() throws {
+        let dir = NSTemporaryDirectory() + "islet-log-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try RunLog(runsDirectory: dir, masker: Masker(secrets: ["s3cr3t-value"]))
+        let stepLog = log.stepLog(node: "n1", step: StepID(stack: "a", step: "b"))
+        stepLog.append(OutputChunk(stream: .stdout, bytes: Array("token is s3cr".utf8)))
+        stepLog.append(OutputChunk(stream: .stdout, bytes: Array("3t-value\nnext line\n".utf8)))
+        stepLog.append(OutputChunk(stream: .stderr, bytes: Array("warn s3cr3t-value".utf8)))
+        stepLog.close()
+        let text = try String(contentsOfFile: stepLog.path, encoding: .utf8)
+        #expect(text == "| token is ***\n| next line\n! warn ***\n")
+    }
+
+    @Test func generatedSecretsAndSecretOutputsStayOutOfStatePlanAndLogs() async throws {
+        let platform = TestPlatform()
+        platform.stack("vault", """
+            roles: [{name: web}]
+            steps:
+              - name: password
+                secrets: [{name: PASSWORD, length: 40}]
+                outputs: [{name: API_KEY, secret: true}, PUBLIC]
+                check: test -f "$ISLET_ROOT/pw"
+                apply: |
+                  printf '%s' "$PASSWORD" > "$ISLET_ROOT/pw"
+                  echo "the password is $PASSWORD"
+                  echo "API_KEY=key-$PASSWORD" >> "$ISLET_OUTPUT"
+                  echo "PUBLIC=visible" >> "$ISLET_OUTPUT"
+              - name: user
+                inputs: {KEY: steps.password.API_KEY}
+                check: test -f "$ISLET_ROOT/key"
+                apply: printf '%s' "$KEY" > "$ISLET_ROOT/key"; echo "using $KEY" >&2
+            """)
+        platform.inventory(nodes: [("n1", ["web"])])
+        let (plan, result) = try await platform.apply()
+        #expect(result.succeeded)
+        let password = try #require(platform.read(node: "n1", "/pw"))
+        #expect(password.count == 40)
+        #expect(platform.read(node: "n1", "/key") == "key-" + password)
+        let workspace = try platform.workspace()
+        let state = try String(contentsOfFile: workspace.store.statePath, encoding: .utf8)
+        #expect(!state.contains(password))
+        #expect(state.contains("visible"))
+        #expect(!String(decoding: try JSONEncoder().encode(plan), as: UTF8.self).contains(password))
+        let logs = FileManager.default.enumerator(atPath: result.logDirectory)!.allObjects.compactMap { $0 as? String }
+        var logText = ""
+        for file in logs { logText += (try? String(contentsOfFile: result.logDirectory + "/" + file, encoding: .utf8)) ?? "" }
+        #expect(logText.contains("the password is ***"))
+        #expect(logText.contains("using ***"))
+        #expect(!logText.contains(password))
+        let secrets = try FileManager.default.attributesOfItem(atPath: workspace.store.secretsPath)
+        #expect((secrets[.posixPermissions] as? Int) == 0o600)
+        let lines = OutputListing.render(OutputListing.entries(workspace), name: nil, showSecrets: false)
+        #expect(lines == [
+            "n1/vault/password.API_KEY = *** (secret; --show-secrets to reveal)",
+            "n1/vault/password.PASSWORD = *** (secret; --show-secrets to reveal)",
+            "n1/vault/password.PUBLIC = visible",
+        ])
+    }
+}
