@@ -37,7 +37,7 @@ let package = Package(
         ),
 
         // Tests
-        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"]),
+        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"]),
     ]
 )

@@ -6,7 +6,7 @@ public struct InventoryLoader {
     /// Where `~` points when identity files are expanded; tests set it.
     public var homeDirectory: String
 
-    public init(schema: InventorySchema, homeDirectory: String = NSHomeDirectory()) {
+    public init(schema: InventorySchema, homeDirectory: String = userHomeDirectory()) {
         self.schema = schema
         self.homeDirectory = homeDirectory
     }
@@ -263,9 +263,14 @@ public struct InventoryLoader {
 }
 
 /// Expands `~` and makes a relative path relative to `base` (the inventory's folder).
-public func expandPath(_ path: String, relativeTo base: String, home: String = NSHomeDirectory()) -> String {
+public func expandPath(_ path: String, relativeTo base: String, home: String = userHomeDirectory()) -> String {
     if path == "~" { return home }
     if path.hasPrefix("~/") { return home + path.dropFirst(1) }
     if path.hasPrefix("/") { return path }
     return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+}
+
+/// `$HOME`, as shells expand `~`; the password database's entry when it is unset.
+public func userHomeDirectory() -> String {
+    ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
 }

@@ -29,6 +29,7 @@ public final class StateLock: @unchecked Sendable {
         ftruncate(fd, 0)
         _ = holder.withCString { pwrite(fd, $0, strlen($0), 0) }
         fsync(fd)
+        store.removeLeftovers()
         return StateLock(descriptor: fd, path: path)
     }
 

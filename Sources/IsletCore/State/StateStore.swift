@@ -55,6 +55,18 @@ public struct StateStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(state), to: statePath, mode: 0o644, backup: backupPath)
+        removeLeftovers()
+    }
+
+    /// Temporary files of a writer that was killed before its rename. Only the lock holder writes, so any
+    /// temporary file that is not this process's own is such a leftover.
+    func removeLeftovers() {
+        let name = (statePath as NSString).lastPathComponent
+        let own = ".tmp-\(getpid())"
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where file.hasPrefix(name + ".tmp-") && !file.hasSuffix(own) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + file)
+        }
     }
 
     func prepareDirectory() throws {

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// The real binary over the local transport: what happens between processes (locks, kills).
+@Suite struct LocalApplyTests {
+    /// A platform folder with one stack whose step sleeps `seconds`, so a test can act while it runs.
+    func platform(seconds: Double = 0) -> String {
+        let dir = makeTemporaryDirectory("islet-e2e-local")
+        try? FileManager.default.createDirectory(atPath: dir + "/stacks/slow", withIntermediateDirectories: true)
+        let stack = """
+            apiVersion: islet/v1
+            kind: Stack
+            name: slow
+            roles: [{name: web}]
+            steps:
+              - name: first
+                check: test -f "$ISLET_ROOT/first"
+                apply: sleep \(seconds); touch "$ISLET_ROOT/first"
+              - name: second
+                after: [first]
+                check: test -f "$ISLET_ROOT/second"
+                apply: touch "$ISLET_ROOT/second"
+            """
+        _ = FileManager.default.createFile(atPath: dir + "/stacks/slow/stack.yaml", contents: Data(stack.utf8))
+        let inventory = """
+            apiVersion: islet/v1
+            kind: Inventory
+            cluster: {name: local}
+            nodes:
+              - {name: n1, address: 10.9.0.1, roles: [web]}
+            """
+        _ = FileManager.default.createFile(atPath: dir + "/inventory.yaml", contents: Data(inventory.utf8))
+        return dir
+    }
+
+    let arguments = ["-i", "inventory.yaml", "--stacks", "stacks", "--local", "nodes"]
+
+    @Test func aSecondApplyFailsAtOnceNamingTheLockHolder() throws {
+        let dir = platform(seconds: 3)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: IsletProcess.binary)
+        first.arguments = ["apply", "--yes"] + arguments
+        first.currentDirectoryURL = URL(fileURLWithPath: dir)
+        first.standardOutput = FileHandle.nullDevice
+        try first.run()
+        // Wait until the first apply holds the lock (its holder line is written right after flock).
+        var holder = ""
+        for _ in 0..<100 where holder.isEmpty {
+            holder = (try? String(contentsOfFile: dir + "/.islet/state.lock", encoding: .utf8)) ?? ""
+            usleep(50_000)
+        }
+        let second = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        first.waitUntilExit()
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another islet holds the state lock (pid \(first.processIdentifier), user "))
+        #expect(second.stderr.contains("running '\(IsletProcess.binary) apply --yes"))
+        #expect(first.terminationStatus == 0)
+    }
+
+    @Test func aKillBetweenStateWriteAndRenameLeavesTheOldStateAndTheNextApplyCompletes() throws {
+        let dir = platform()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Apply "first" only, then crash while recording "second".
+        let seeded = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(seeded.status == 0)
+        try FileManager.default.removeItem(atPath: dir + "/nodes/n1/second")
+        let before = try String(contentsOfFile: dir + "/.islet/state.json", encoding: .utf8)
+        let crashed = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir,
+                                           environment: ["ISLET_FAULT_INJECTION": "kill-before-rename"])
+        #expect(crashed.status == 9, "the process should have been killed by SIGKILL")
+        #expect(try String(contentsOfFile: dir + "/.islet/state.json", encoding: .utf8) == before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter { $0.contains(".tmp-") }
+        #expect(leftovers.count == 1, "the killed writer leaves its temporary file")
+        let resumed = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(resumed.status == 0)
+        let plan = try IsletProcess.run(["plan", "--detailed-exitcode"] + arguments, in: dir)
+        #expect(plan.status == 0, "plan after the resumed apply: \(plan.output)")
+        let after = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter { $0.contains(".tmp-") }
+        #expect(after.isEmpty, "the next apply, holding the lock, removes the leftover")
+    }
+
+    @Test func aCorruptStateIsRefusedAndLeftAsItWas() throws {
+        let dir = platform()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/.islet", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir + "/.islet/state.json", contents: Data("garbage".utf8))
+        let result = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("state file is corrupt"))
+        #expect(try String(contentsOfFile: dir + "/.islet/state.json", encoding: .utf8) == "garbage")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/nodes"))
+    }
+
+    @Test func planExitCodesAndSavedPlans() throws {
+        let dir = platform()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let changes = try IsletProcess.run(["plan", "--detailed-exitcode", "--out", "plan.json"] + arguments, in: dir)
+        #expect(changes.status == 2)
+        #expect(changes.stdout.contains("Plan: 2 to create, 0 to update, 0 to repair, 0 to remove."))
+        let json = try IsletProcess.run(["plan", "--json"] + arguments, in: dir)
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((decoded?["changes"] as? [[String: Any]])?.count == 2)
+        let applied = try IsletProcess.run(["apply", "plan.json"] + arguments, in: dir)
+        #expect(applied.status == 0, "\(applied.output)")
+        let again = try IsletProcess.run(["apply", "plan.json"] + arguments, in: dir)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("the saved plan is stale: ") && again.stderr.contains("the state moved from serial 0 to 2"))
+        let none = try IsletProcess.run(["plan", "--detailed-exitcode"] + arguments, in: dir)
+        #expect(none.status == 0)
+        #expect(none.stdout.contains("No changes."))
+    }
+
+    @Test func applyWithoutYesAsksAndAnythingButYesCancels() throws {
+        let dir = platform()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cancelled = try IsletProcess.run(["apply"] + arguments, in: dir, input: "y\n")
+        #expect(cancelled.status == 1)
+        #expect(cancelled.stdout.contains("Only 'yes' is accepted"))
+        #expect(cancelled.stdout.contains("Apply cancelled; nothing was changed."))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/nodes/n1/first"))
+        let confirmed = try IsletProcess.run(["apply"] + arguments, in: dir, input: "yes\n")
+        #expect(confirmed.status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/nodes/n1/second"))
+    }
+}
