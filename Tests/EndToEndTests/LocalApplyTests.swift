@@ -123,4 +123,31 @@ import Testing
         #expect(confirmed.status == 0)
         #expect(FileManager.default.fileExists(atPath: dir + "/nodes/n1/second"))
     }
+
+    @Test func ctrlCLetsTheRunningStepFinishAndTheNextApplyResumes() throws {
+        let dir = platform(seconds: 1.5)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: IsletProcess.binary)
+        process.arguments = ["apply", "--yes"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        // Interrupt while "first" runs (it sleeps 1.5 s); "second" must then never start.
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir + "/.islet/runs") { usleep(20_000) }
+        usleep(500_000)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("Interrupted: no new steps start; waiting for running ones"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/nodes/n1/first"), "the running step finished")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/nodes/n1/second"), "no new step started")
+        let resumed = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(resumed.status == 0)
+        #expect(resumed.stdout.contains("+ second"))
+        #expect(!resumed.stdout.contains("+ first"), "the step recorded before the interrupt does not run again")
+    }
 }

@@ -44,6 +44,19 @@ public struct Applier: Sendable {
     /// - Parameter log: the run's log folder; the masker in it learns secrets as they appear.
     public func apply(_ plan: Plan, connections: Connections, log: RunLog, observer: ApplyObserver) async -> ApplyResult {
         log.masker.add(workspace.secretValues)
+        let logger = log.logger()
+        logger.info("apply started", metadata: ["changes": "\(plan.actionable.count)", "parallel": "\(parallel)"])
+        let observer = ApplyObserver(
+            started: { change in
+                logger.info("step started", metadata: ["node": "\(change.node)", "step": "\(change.step)",
+                                                       "action": "\(change.action.rawValue)"])
+                observer.started(change)
+            },
+            finished: { change, outcome, duration in
+                logger.info("step finished", metadata: ["node": "\(change.node)", "step": "\(change.step)",
+                                                        "outcome": "\(outcome)", "duration": "\(duration)"])
+                observer.finished(change, outcome, duration)
+            })
         let ledger = Ledger(workspace: workspace, masker: log.masker)
         let runner = StepRunner(workspace: workspace, placement: workspace.placement, facts: plan.facts, ledger: ledger,
                                 connections: connections, log: log)
