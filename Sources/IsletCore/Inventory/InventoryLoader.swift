@@ -26,10 +26,13 @@ public struct InventoryLoader {
         top.readHeader(kind: "Inventory")
         let cluster = top.required("cluster", expected: "a mapping with the cluster's name and network").flatMap(readCluster)
         let defaults = top.optional("ssh").flatMap { readSSH($0, base: SSHSettings(), field: "ssh") } ?? SSHSettings()
-        let nodes = top.required("nodes", expected: "a list of nodes").flatMap { readNodes($0, defaults: defaults) } ?? []
+        var rolesComplete = true
+        let nodes = top.required("nodes", expected: "a list of nodes")
+            .flatMap { readNodes($0, defaults: defaults, rolesComplete: &rolesComplete) } ?? []
         let settings = readSettings(top.optional("settings"), at: top)
         top.finish()
-        checkRoleCounts(nodes, at: top.keyLocation("nodes") ?? top.location, sink: sink)
+        // When a node's roles are missing, unreadable or unknown, counting holders would report roles it may well hold.
+        if rolesComplete { checkRoleCounts(nodes, at: top.keyLocation("nodes") ?? top.location, sink: sink) }
         guard let cluster, sink.isEmpty else { return nil }
         return Inventory(file: root.file, cluster: cluster, nodes: nodes, settings: settings)
     }
@@ -117,7 +120,9 @@ public struct InventoryLoader {
         return expanded
     }
 
-    private func readNodes(_ node: YAMLNode, defaults: SSHSettings) -> [Node]? {
+    /// Every node item that is a mapping becomes a node, even one with a broken name or address (already
+    /// reported), so that role counts stay true; the inventory is only returned when nothing was reported.
+    private func readNodes(_ node: YAMLNode, defaults: SSHSettings, rolesComplete: inout Bool) -> [Node]? {
         guard let items = node.sequence("nodes") else { return nil }
         if items.isEmpty { node.report("'nodes' is empty; expected at least one node") }
         var nodes: [Node] = []
@@ -125,7 +130,10 @@ public struct InventoryLoader {
         var endpointsSeen: [String: String] = [:]
         let knownRoles = schema.roles.map(\.name)
         for item in items {
-            guard let map = item.mapping("nodes item") else { continue }
+            guard let map = item.mapping("nodes item") else {
+                rolesComplete = false
+                continue
+            }
             defer { map.finish() }
             let nameNode = map.required("name", expected: "a DNS label naming the node")
             let name = nameNode?.nonEmptyString("name")
@@ -145,11 +153,15 @@ public struct InventoryLoader {
                 addressNode?.report("address '\(address)' of node '\(label)' is not valid; expected an IP address or host name")
             }
             let rolesNode = map.required("roles", expected: "a list of roles: \(humanList(knownRoles))")
-            let roles = rolesNode?.stringList("roles") ?? []
+            let readRoles = rolesNode?.stringList("roles")
+            if readRoles == nil { rolesComplete = false }
+            let roles = readRoles ?? []
             if let rolesNode, rolesNode.sequence("roles")?.isEmpty == true {
+                rolesComplete = false
                 rolesNode.report("node '\(label)' has no roles; expected one or more of \(humanList(knownRoles))")
             }
             for (index, role) in roles.enumerated() where !knownRoles.contains(role) {
+                rolesComplete = false  // most likely a misspelt known role: counting would report it missing
                 let at = rolesNode?.sequence("roles")?[index] ?? item
                 var message = "unknown role '\(role)' on node '\(label)'; expected \(humanList(knownRoles))"
                 if let suggestion = nearest(to: role, in: knownRoles) { message += " (did you mean '\(suggestion)'?)" }
@@ -163,7 +175,7 @@ public struct InventoryLoader {
                 }
                 endpointsSeen[endpoint] = endpointsSeen[endpoint] ?? label
             }
-            if let name, let address { nodes.append(Node(name: name, address: address, roles: roles, ssh: ssh)) }
+            nodes.append(Node(name: label, address: address ?? "", roles: roles, ssh: ssh))
         }
         return nodes
     }
@@ -175,37 +187,61 @@ public struct InventoryLoader {
             let tooFew = holders.count < role.minimum
             let tooMany = role.maximum.map { holders.count > $0 } ?? false
             guard tooFew || tooMany else { continue }
-            let held = holders.isEmpty ? "no node holds" : "\(holders.count) nodes hold (\(holders.joined(separator: ", ")))"
+            let held = switch holders.count {
+            case 0: "no node holds"
+            case 1: "only node '\(holders[0])' holds"
+            default: "\(holders.count) nodes (\(holders.joined(separator: ", "))) hold"
+            }
             sink.report(location, "\(held) role '\(role.name)'; expected \(role.countDescription) (declared by stack '\(role.declaredBy)')")
         }
     }
 
     // MARK: Settings, validated against the stacks' declarations
 
+    /// What `walkSettings` saw besides values: where each group (`registry:`) is written, and which keys held a
+    /// value of the wrong shape, so a missing setting is reported at its group and not again after a type error.
+    struct SettingsLayout {
+        var groups: [String: SourceLocation] = [:]
+        var unreadable: [String] = []
+
+        func isUnreadable(_ key: String) -> Bool {
+            unreadable.contains { $0.isEmpty || key == $0 || key.hasPrefix($0 + ".") }
+        }
+    }
+
     private func readSettings(_ node: YAMLNode?, at top: YAMLMapping) -> [String: Value] {
         var values: [String: Value] = [:]
-        if let node { walkSettings(node, prefix: "", into: &values) }
+        var layout = SettingsLayout()
+        if let node { walkSettings(node, prefix: "", into: &values, layout: &layout) }
         for declaration in schema.settings where values[declaration.key] == nil {
             if let fallback = declaration.defaultValue {
                 values[declaration.key] = fallback
-            } else {
-                let at = node?.location ?? top.location
+            } else if !layout.isUnreadable(declaration.key) {
+                let parts = declaration.key.split(separator: ".").map(String.init)
+                let group = (1..<max(parts.count, 1)).reversed().lazy
+                    .compactMap { layout.groups[parts[0..<$0].joined(separator: ".")] }.first
+                let at = group ?? top.keyLocation("settings") ?? top.location
                 top.owner.sink.report(at, "missing required setting 'settings.\(declaration.key)'; expected \(declaration.type.expectation): \(declaration.description) (read by stack '\(declaration.declaredBy)')")
             }
         }
         return values
     }
 
-    private func walkSettings(_ node: YAMLNode, prefix: String, into values: inout [String: Value]) {
+    private func walkSettings(_ node: YAMLNode, prefix: String, into values: inout [String: Value],
+                              layout: inout SettingsLayout) {
         let field = prefix.isEmpty ? "settings" : "settings.\(prefix)"
-        guard let map = node.mapping(field) else { return }
+        guard let map = node.mapping(field) else {
+            layout.unreadable.append(prefix)
+            return
+        }
         let known = schema.settings.map(\.key)
         for entry in map.entries {
             let key = prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)"
             if let declaration = schema.setting(key) {
-                if let value = typedSetting(entry.value, declaration) { values[key] = value }
+                if let value = typedSetting(entry.value, declaration) { values[key] = value } else { layout.unreadable.append(key) }
             } else if known.contains(where: { $0.hasPrefix(key + ".") }) {
-                walkSettings(entry.value, prefix: key, into: &values)
+                layout.groups[key] = entry.keyNode.location
+                walkSettings(entry.value, prefix: key, into: &values, layout: &layout)
             } else {
                 let siblings = Set(known.compactMap { candidate -> String? in
                     let parts = candidate.split(separator: ".").map(String.init)
@@ -220,8 +256,9 @@ public struct InventoryLoader {
         }
     }
 
-    func typedSetting(_ node: YAMLNode, _ declaration: SettingDeclaration) -> Value? {
-        let field = "settings.\(declaration.key)"
+    /// - Parameter field: how messages name the value; `settings.KEY` unless given (a stack's `default`).
+    func typedSetting(_ node: YAMLNode, _ declaration: SettingDeclaration, field: String? = nil) -> Value? {
+        let field = field ?? "settings.\(declaration.key)"
         func scalar(_ valid: (String) -> Bool) -> Value? {
             guard let text = node.string(field) else { return nil }
             guard valid(text) else {
@@ -252,7 +289,7 @@ public struct InventoryLoader {
                     let sub = SettingDeclaration(key: "\(declaration.key)[\(index)].\(name)", type: type, defaultValue: nil,
                                                  description: "", fields: [:], declaredBy: declaration.declaredBy)
                     guard let value = map.required(name, expected: type.expectation) else { continue }
-                    if let typed = typedSetting(value, sub) { entries[name] = typed }
+                    if let typed = typedSetting(value, sub, field: "\(itemField).\(name)") { entries[name] = typed }
                 }
                 map.finish()
                 list.append(.map(entries))

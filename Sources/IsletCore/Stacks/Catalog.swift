@@ -63,65 +63,121 @@ public struct Catalog: Sendable {
             sink.report(.start(of: directory), "no stacks found; expected folders with a stack.yaml (use --stacks DIR)")
             try sink.throwIfAny()
         }
-        let stacks = folders.compactMap { StackLoader(directory: $0, sink: sink).load() }
+        let references = StackReferences()
+        let stacks = folders.compactMap { folder -> Stack? in
+            let stack = StackLoader(directory: folder, sink: sink, references: references).load()
+            if stack == nil { references.unreadableStacks.insert(URL(fileURLWithPath: folder).lastPathComponent) }
+            return stack
+        }
         var catalog = Catalog(directory: directory, stacks: stacks, steps: stacks.flatMap(\.steps))
-        catalog.checkReferences(sink: sink)
-        if sink.isEmpty { catalog.steps = catalog.orderedSteps(sink: sink) }
+        let requiresCycle = catalog.checkReferences(references, sink: sink)
+        // A cycle is reported along with every other problem; a cycle of `requires` is already reported whole.
+        if !requiresCycle {
+            let ordered = catalog.orderedSteps(sink: sink)
+            if sink.isEmpty { catalog.steps = ordered }
+        }
         try sink.throwIfAny()
         return catalog
     }
 
-    private func checkReferences(sink: DiagnosticSink) {
+    /// Checks what stacks name across each other; names defined in a stack that could not be read are not
+    /// reported as unknown, so one broken file gives one problem.
+    /// - Returns: whether stacks require each other in a cycle.
+    private func checkReferences(_ references: StackReferences, sink: DiagnosticSink) -> Bool {
         let stackNames = stacks.map(\.name)
-        let roleNames = Set(stacks.flatMap(\.roles).map(\.name))
+        let rolesKnown = references.unreadableStacks.isEmpty
+        let roleNames = Set(stacks.flatMap(\.roles).map(\.name)).union(references.declaredRoles)
         var settingTypes: [String: SettingDeclaration] = [:]
+        var foundRequiresCycle = false
+        var reportedCycles: [Set<String>] = []
         for stack in stacks {
             let file = stack.directory + "/stack.yaml"
-            for required in stack.requires where !stackNames.contains(required) {
+            let requireLocations = references.requires[stack.name] ?? []
+            func location(ofRequired name: String) -> SourceLocation {
+                requireLocations.first { $0.name == name }?.location ?? .start(of: file)
+            }
+            for required in stack.requires where !stackNames.contains(required) && !references.unreadableStacks.contains(required) {
                 var message = "stack '\(stack.name)' requires unknown stack '\(required)'; expected one of \(humanList(stackNames))"
                 if let suggestion = nearest(to: required, in: stackNames) { message += " (did you mean '\(suggestion)'?)" }
-                sink.report(.start(of: file), message)
+                sink.report(location(ofRequired: required), message)
+            }
+            if let cycle = requiresCycle(from: stack), let first = cycle.dropFirst().first,
+                !reportedCycles.contains(Set(cycle)) {
+                foundRequiresCycle = true
+                reportedCycles.append(Set(cycle))
+                sink.report(location(ofRequired: first), "stacks require each other: \(cycle.joined(separator: " → ")); expected 'requires' without a cycle")
             }
             for setting in stack.settings {
                 if let other = settingTypes[setting.key], other.type != setting.type {
-                    sink.report(.start(of: file), "setting '\(setting.key)' is declared as \(setting.type.rawValue) here and as \(other.type.rawValue) by stack '\(other.declaredBy)'; expected one type")
+                    let at = references.declaredSettings[stack.name]?[setting.key] ?? .start(of: file)
+                    sink.report(at, "setting '\(setting.key)' is declared as \(setting.type.rawValue) here and as \(other.type.rawValue) by stack '\(other.declaredBy)'; expected one type for a setting in every stack")
                 }
                 settingTypes[setting.key] = settingTypes[setting.key] ?? setting
             }
             let visibleSettings = Set(([stack.name] + requiredStacks(of: stack)).flatMap { name in
-                stacks.first { $0.name == name }?.settings.map(\.key) ?? []
+                (stacks.first { $0.name == name }?.settings.map(\.key) ?? []) + (references.declaredSettings[name]?.keys.map { $0 } ?? [])
             })
+            let settingsKnown = ([stack.name] + requiredStacks(of: stack)).allSatisfy { !references.unreadableStacks.contains($0) }
             for step in stack.steps {
-                checkStep(step, stack: stack, roleNames: roleNames, visibleSettings: visibleSettings, sink: sink)
+                checkStep(step, stack: stack, roleNames: rolesKnown ? roleNames : nil,
+                          visibleSettings: settingsKnown ? visibleSettings : nil, references: references, sink: sink)
             }
         }
+        return foundRequiresCycle
     }
 
-    private func checkStep(_ step: Step, stack: Stack, roleNames: Set<String>, visibleSettings: Set<String>,
-                           sink: DiagnosticSink) {
+    /// The first cycle of `requires` that starts and ends at `stack`, as stack names.
+    private func requiresCycle(from stack: Stack) -> [String]? {
+        var path = [stack.name]
+        var visited: Set<String> = []
+        func walk(_ name: String) -> [String]? {
+            for next in stacks.first(where: { $0.name == name })?.requires ?? [] {
+                if next == stack.name { return path + [next] }
+                guard visited.insert(next).inserted else { continue }
+                path.append(next)
+                if let found = walk(next) { return found }
+                path.removeLast()
+            }
+            return nil
+        }
+        return walk(stack.name)
+    }
+
+    private func checkStep(_ step: Step, stack: Stack, roleNames: Set<String>?, visibleSettings: Set<String>?,
+                           references: StackReferences, sink: DiagnosticSink) {
         let at = step.location
-        for role in step.roles + [step.removeOn].compactMap({ $0 }) where !roleNames.contains(role) {
-            sink.report(at, "step '\(step.id)' runs on role '\(role)' that no stack declares; expected one of \(humanList(roleNames.sorted()))")
+        let located = references.steps[step.id] ?? StackReferences.StepReferences()
+        if let roleNames {
+            for role in step.roles + [step.removeOn].compactMap({ $0 }) where !roleNames.contains(role) {
+                var message = "step '\(step.id)' runs on role '\(role)' that no stack declares; expected one of \(humanList(roleNames.sorted()))"
+                if let suggestion = nearest(to: role, in: roleNames.sorted()) { message += " (did you mean '\(suggestion)'?)" }
+                sink.report(located.roles.first { $0.name == role }?.location ?? at, message)
+            }
         }
         if step.scope == .cluster && step.roles.isEmpty {
             sink.report(at, "cluster step '\(step.id)' has no 'roles'; expected the role whose first node runs it")
         }
-        for dependency in step.after where self.step(dependency) == nil {
-            var message = "step '\(step.id)' is after unknown step '\(dependency)'"
+        for dependency in step.after where self.step(dependency) == nil && references.canCheckSteps(of: dependency.stack) {
+            var message = "step '\(step.id)' is after unknown step '\(dependency)'; expected the name of a step in this stack, or STACK/STEP"
             if let suggestion = nearest(to: dependency.description, in: steps.map(\.id.description)) {
                 message += " (did you mean '\(suggestion)'?)"
             }
-            sink.report(at, message)
+            sink.report(located.after.first { $0.name == dependency.description }?.location ?? at, message)
         }
         for input in step.inputs {
             switch input.reference {
-            case .setting(let key) where !visibleSettings.contains(key):
+            case .setting(let key) where visibleSettings.map({ !$0.contains(key) }) ?? false:
                 sink.report(input.location, "input '\(input.name)' reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:' (or a required stack's)")
             case .cluster(let field) where !["name", "kubernetesVersion", "controlPlaneEndpoint", "podSubnet", "serviceSubnet"].contains(field):
                 sink.report(input.location, "input '\(input.name)' reads unknown cluster field '\(field)'; expected name, kubernetesVersion, controlPlaneEndpoint, podSubnet or serviceSubnet")
             case .output(let source, let key):
                 guard let producer = self.step(source) else {
-                    sink.report(input.location, "input '\(input.name)' reads an output of unknown step '\(source)'")
+                    guard references.canCheckSteps(of: source.stack) else { continue }
+                    var message = "input '\(input.name)' reads an output of unknown step '\(source)'; expected steps.STACK/STEP.OUTPUT naming an existing step"
+                    if let suggestion = nearest(to: source.description, in: steps.map(\.id.description)) {
+                        message += " (did you mean '\(suggestion)'?)"
+                    }
+                    sink.report(input.location, message)
                     continue
                 }
                 if !producer.outputs.contains(where: { $0.name == key }) && !producer.secrets.contains(where: { $0.name == key }) {

@@ -1,9 +1,12 @@
 import Foundation
+import Mustache
 
 /// Reads one stack folder: `stack.yaml`, its scripts and its templates.
 struct StackLoader {
     let directory: String
     let sink: DiagnosticSink
+    /// Where this stack names things other stacks define; `Catalog` checks them once every stack is read.
+    var references = StackReferences()
 
     /// Names of the characters a generated secret may draw from.
     static let alphabets: [String: String] = [
@@ -24,14 +27,23 @@ struct StackLoader {
         }
         defer { top.finish() }
         top.readHeader(kind: "Stack")
-        let folderName = URL(fileURLWithPath: directory).lastPathComponent
+        // The folder names the stack everywhere (step ids, requires), so a wrong `name:` is one problem, not a
+        // cascade of unknown stacks and steps.
+        let name = URL(fileURLWithPath: directory).lastPathComponent
         let nameNode = top.required("name", expected: "the stack's name, the same as its folder")
-        let name = nameNode?.nonEmptyString("name") ?? folderName
-        if name != folderName || !NetworkSyntax.isLabel(name) {
-            nameNode?.report("stack name '\(name)' must be a DNS label equal to its folder name '\(folderName)'")
+        if let nameNode, let written = nameNode.nonEmptyString("name") {
+            if written != name {
+                nameNode.report("stack name '\(written)' does not match its folder '\(name)'; expected name: \(name)")
+            } else if !NetworkSyntax.isLabel(name) {
+                nameNode.report("stack name '\(name)' is not a DNS label; expected letters, digits and '-' (rename the folder too)")
+            }
         }
         let description = top.optional("description")?.string("description") ?? ""
-        let requires = top.optional("requires")?.stringList("requires") ?? []
+        let requiresNode = top.optional("requires")
+        let requires = requiresNode?.stringList("requires") ?? []
+        if let items = requiresNode?.sequence("requires"), items.count == requires.count {
+            references.requires[name] = zip(requires, items).map { StackReferences.Named(name: $0, location: $1.location) }
+        }
         let roles = top.optional("roles")?.sequence("roles")?.compactMap { readRole($0, stack: name) } ?? []
         let settings = top.optional("settings")?.sequence("settings")?.compactMap { readSetting($0, stack: name) } ?? []
         var steps: [Step] = []
@@ -52,7 +64,8 @@ struct StackLoader {
     private func readRole(_ node: YAMLNode, stack: String) -> RoleDeclaration? {
         guard let map = node.mapping("roles item") else { return nil }
         defer { map.finish() }
-        guard let name = map.required("name", expected: "the role's name")?.nonEmptyString("name") else { return nil }
+        let name = map.required("name", expected: "the role's name")?.nonEmptyString("name")
+        if let name { references.declaredRoles.insert(name) }
         let description = map.optional("description")?.string("description") ?? ""
         let minimum = map.optional("min")?.integer("min", in: 0...10_000, meaning: "a count of nodes") ?? 0
         let maximumNode = map.optional("max")
@@ -60,6 +73,7 @@ struct StackLoader {
         if let maximum, maximum < minimum {
             maximumNode?.report("'max' \(maximum) is below 'min' \(minimum); expected max ≥ min")
         }
+        guard let name else { return nil }
         return RoleDeclaration(name: name, description: description, minimum: minimum, maximum: maximum, declaredBy: stack)
     }
 
@@ -69,6 +83,9 @@ struct StackLoader {
         let key = map.required("key", expected: "a dotted key such as registry.port")?.nonEmptyString("key")
         let typeNode = map.required("type", expected: humanList(SettingType.allCases.map(\.rawValue)))
         var type: SettingType?
+        if let key {
+            references.declaredSettings[stack, default: [:]][key] = typeNode?.location ?? map.location
+        }
         if let typeNode, let text = typeNode.string("type") {
             type = SettingType(rawValue: text)
             if type == nil {
@@ -87,6 +104,7 @@ struct StackLoader {
             }
             fieldMap.finish()
         }
+        let defaultNode = map.optional("default")
         guard let key, let type else { return nil }
         if !key.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isIdentifier) {
             map.optional("key")?.report("setting key '\(key)' is not valid; expected dot-separated names such as registry.port")
@@ -94,9 +112,9 @@ struct StackLoader {
         var declaration = SettingDeclaration(key: key, type: type, defaultValue: nil, description: description,
                                              fields: fields, declaredBy: stack)
         // A default must itself be a valid value of the declared type: the inventory's own reader checks it.
-        if let value = map.optional("default") {
+        if let defaultNode {
             declaration.defaultValue = InventoryLoader(schema: InventorySchema(roles: [], settings: []))
-                .typedSetting(value, declaration)
+                .typedSetting(defaultNode, declaration, field: "default")
         }
         return declaration
     }
@@ -105,23 +123,38 @@ struct StackLoader {
         guard let map = node.mapping("steps item") else { return nil }
         defer { map.finish() }
         let nameNode = map.required("name", expected: "the step's name")
-        guard let name = nameNode?.nonEmptyString("name") else { return nil }
+        guard let name = nameNode?.nonEmptyString("name") else {
+            // Other steps may name this one: their references cannot be checked, and its keys are not unknown.
+            references.stacksWithUnnamedSteps.insert(stack)
+            map.allow(Self.stepKeys.sorted())
+            return nil
+        }
         if !NetworkSyntax.isLabel(name) {
             nameNode?.report("step name '\(name)' is not valid; expected letters, digits and '-'")
         }
         let id = StepID(stack: stack, step: name)
+        let description = map.optional("description")?.string("description") ?? ""
+        let firstWithThisName = references.steps[id] == nil
+        var located = StackReferences.StepReferences()
         var scope = Step.Scope.node
         if let scopeNode = map.optional("scope"), let text = scopeNode.string("scope") {
             if let parsed = Step.Scope(rawValue: text) { scope = parsed } else {
                 scopeNode.report("'scope' of step '\(id)' is '\(text)'; expected node or cluster")
             }
         }
-        let roles = map.optional("roles")?.stringList("roles") ?? []
+        let rolesNode = map.optional("roles")
+        let roles = rolesNode?.stringList("roles") ?? []
+        if let items = rolesNode?.sequence("roles"), items.count == roles.count {
+            located.roles = zip(roles, items).map { StackReferences.Named(name: $0, location: $1.location) }
+        }
         var after: [StepID] = []
         if let afterNode = map.optional("after"), let items = afterNode.sequence("after") {
             for item in items {
                 guard let text = item.nonEmptyString("after item") else { continue }
-                if let reference = StepID(text, defaultStack: stack) { after.append(reference) } else {
+                if let reference = StepID(text, defaultStack: stack) {
+                    after.append(reference)
+                    located.after.append(StackReferences.Named(name: reference.description, location: item.location))
+                } else {
                     item.report("'after' entry '\(text)' is not valid; expected STEP or STACK/STEP")
                 }
             }
@@ -132,13 +165,15 @@ struct StackLoader {
         let artifacts = map.optional("artifacts")?.stringList("artifacts") ?? []
         let checkNode = map.optional("check")
         let check = checkNode.flatMap { readScript($0, field: "check") }
-        let apply = map.required("apply", expected: "a POSIX sh script or a script file in the stack folder")
-            .flatMap { readScript($0, field: "apply") }
+        let applyNode = map.required("apply", expected: "a POSIX sh script or a script file in the stack folder")
+        let apply = applyNode.flatMap { readScript($0, field: "apply") }
         if checkNode == nil && !ephemeral {
             map.owner.report("step '\(id)' has no 'check'; expected a script that exits 0 when the step's state is already in place (or 'ephemeral: true')")
         }
         let remove = map.optional("remove").flatMap { readScript($0, field: "remove") }
-        let removeOn = map.optional("removeOn")?.nonEmptyString("removeOn")
+        let removeOnNode = map.optional("removeOn")
+        let removeOn = removeOnNode?.nonEmptyString("removeOn")
+        if let removeOn, let removeOnNode { located.roles.append(StackReferences.Named(name: removeOn, location: removeOnNode.location)) }
         var outputs: [OutputDeclaration] = []
         for item in map.optional("outputs")?.sequence("outputs") ?? [] {
             if case .scalar = item.node, let name = item.nonEmptyString("outputs item") {
@@ -154,10 +189,12 @@ struct StackLoader {
             }
         }
         let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
-        guard let apply else { return nil }
-        return Step(id: id, description: map.optional("description")?.string("description") ?? "", scope: scope,
+        if firstWithThisName { references.steps[id] = located }
+        // A step whose apply is missing or unreadable (already reported) still exists for the steps that name it.
+        let placeholder = Script(text: "", origin: "\(applyNode?.location ?? map.location)")
+        return Step(id: id, description: description, scope: scope,
                     roles: roles, after: after, inputs: inputs, files: files, artifacts: artifacts, check: check,
-                    apply: apply, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
+                    apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
                     ephemeral: ephemeral, location: map.location)
     }
 
@@ -237,7 +274,8 @@ struct StackLoader {
         do {
             _ = try TemplateRenderer.compile(text)
         } catch {
-            templateNode.report("template '\(template)' does not parse: \(error)")
+            let (line, column, problem) = describeTemplateError(error, in: text)
+            sink.report(SourceLocation(file: path, line: line, column: column), "template '\(template)' does not parse: \(problem)")
             return nil
         }
         return ManagedFile(template: template, templateText: text, destination: destination, mode: mode, owner: owner)
@@ -275,6 +313,94 @@ struct StackLoader {
             return Script(text: body, origin: path)
         }
         return Script(text: text, origin: "\(node.location)")
+    }
+}
+
+/// Where a template's parse error is (line and column in the template file itself) and what it is.
+func describeTemplateError(_ error: Error, in text: String) -> (line: Int, column: Int, problem: String) {
+    guard let parseError = error as? MustacheTemplate.ParserError else {
+        return (1, 1, "\(error); expected a Mustache template")
+    }
+    var line = parseError.context.lineNumber
+    var column = parseError.context.columnNumber
+    if line == 1 {
+        // TemplateRenderer puts a pragma in front of the first line; columns there count it.
+        let firstLine = text.prefix { $0 != "\n" }
+        if parseError.context.line.hasSuffix(firstLine) {
+            column = max(1, column - (parseError.context.line.count - firstLine.count))
+        }
+    }
+    let problem: String
+    switch parseError.error as? MustacheTemplate.Error {
+    case .expectedSectionEnd?:
+        if let open = unclosedSection(in: text) {
+            (line, column) = (open.line, open.column)
+            problem = "section '\(open.name)' is never closed; expected {{/\(open.name)}} after it"
+        } else {
+            problem = "a section is never closed; expected {{/NAME}} for every {{#NAME}} and {{^NAME}}"
+        }
+    case .sectionCloseNameIncorrect?:
+        problem = "a section is closed with another name than it was opened with; expected {{/NAME}} to close the last {{#NAME}} or {{^NAME}}"
+    case .unfinishedName?:
+        problem = "a tag is not finished; expected {{NAME}} with both closing braces"
+    case .invalidSetDelimiter?:
+        problem = "a set-delimiter tag is malformed; expected {{=<% %>=}}"
+    default:
+        problem = "\(parseError.error); expected a Mustache template"
+    }
+    return (line, column, problem)
+}
+
+/// The innermost section left open at the end of a template, found by a plain scan of `{{#…}}`, `{{^…}}` and `{{/…}}`.
+private func unclosedSection(in text: String) -> (name: String, line: Int, column: Int)? {
+    var open: [(name: String, line: Int, column: Int)] = []
+    for (index, lineText) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var rest = lineText[...]
+        while let start = rest.range(of: "{{") {
+            let tagStart = start.lowerBound
+            let afterBraces = rest[start.upperBound...]
+            guard let end = afterBraces.range(of: "}}") else { break }
+            let tag = afterBraces[..<end.lowerBound].trimmingCharacters(in: .whitespaces)
+            let name = tag.dropFirst().trimmingCharacters(in: .whitespaces)
+            let column = lineText.distance(from: lineText.startIndex, to: tagStart) + 1
+            if tag.hasPrefix("#") || tag.hasPrefix("^") {
+                open.append((name, index + 1, column))
+            } else if tag.hasPrefix("/"), let last = open.lastIndex(where: { $0.name == name }) {
+                open.removeSubrange(last...)
+            }
+            rest = afterBraces[end.upperBound...]
+        }
+    }
+    return open.last
+}
+
+/// Where stacks name roles, stacks and steps that may be defined elsewhere, so `Catalog` can point at the exact
+/// line of a name that does not exist, and can tell a missing definition from one it could not read.
+final class StackReferences {
+    struct Named {
+        var name: String
+        var location: SourceLocation
+    }
+
+    struct StepReferences {
+        var roles: [Named] = []
+        var after: [Named] = []
+    }
+
+    var requires: [String: [Named]] = [:]
+    var steps: [StepID: StepReferences] = [:]
+    /// Every setting key each stack declares, with where its type is written, including keys whose type is wrong.
+    var declaredSettings: [String: [String: SourceLocation]] = [:]
+    /// Every role name declared, including by role entries that are otherwise broken.
+    var declaredRoles: Set<String> = []
+    /// Folders whose stack.yaml could not be read at all: what they define is unknown.
+    var unreadableStacks: Set<String> = []
+    /// Stacks with a step whose name could not be read.
+    var stacksWithUnnamedSteps: Set<String> = []
+
+    /// Whether a reference to a step of `stack` can be checked: false when that stack was not fully read.
+    func canCheckSteps(of stack: String) -> Bool {
+        !unreadableStacks.contains(stack) && !stacksWithUnnamedSteps.contains(stack)
     }
 }
 

@@ -29,27 +29,76 @@ struct YAMLNode {
             }
             return YAMLNode(node: root, file: displayName, sink: sink)
         } catch let error as YamlError {
-            let (mark, problem) = describe(error)
-            let location = SourceLocation(file: displayName, line: mark?.line ?? 1, column: mark?.column ?? 1)
-            sink.report(location, "invalid YAML: \(problem)")
+            let (position, message) = describe(error, in: text)
+            let location = SourceLocation(file: displayName, line: position?.line ?? 1, column: position?.column ?? 1)
+            sink.report(location, "invalid YAML: \(message)")
             return nil
         } catch {
-            sink.report(.start(of: displayName), "invalid YAML: \(error)")
+            sink.report(.start(of: displayName), "invalid YAML: \(error); expected a YAML document")
             return nil
         }
     }
 
-    private static func describe(_ error: YamlError) -> (Mark?, String) {
+    /// Where a syntax error is and what it is, in the `what is wrong; what was expected` form.
+    /// A scanner error points where the broken token started (the key without a colon, the quote never closed),
+    /// which is where the user has to look; libyaml's problem mark is often the line after.
+    private static func describe(_ error: YamlError, in text: String) -> (Position?, String) {
         switch error {
-        case .scanner(let context, let problem, let mark, _),
-            .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            return (mark, [context?.text, problem].compactMap { $0 }.joined(separator: " "))
+        case .scanner(let context, let problem, let mark, _):
+            return (Position(context?.mark ?? mark), syntaxMessage(problem, context: context?.text))
+        case .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            return (Position(mark), syntaxMessage(problem, context: context?.text))
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return (context.mark, "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))")
+            let key = duplicates.first ?? ""
+            let first = Position(context.mark)
+            let second = repeatedKey(key, after: first, in: text)
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return (second ?? first, "duplicate key \(keys) (first at line \(first.line)); expected each key once in a mapping")
+        case .reader(let problem, _, _, _):
+            return (nil, "\(problem); expected UTF-8 text")
         default:
-            return (nil, String(describing: error))
+            return (nil, "\(error); expected a YAML document")
         }
+    }
+
+    private struct Position {
+        var line: Int
+        var column: Int
+        init(line: Int, column: Int) { (self.line, self.column) = (line, column) }
+        init(_ mark: Mark) { (line, column) = (mark.line, mark.column) }
+    }
+
+    private static func syntaxMessage(_ problem: String, context: String?) -> String {
+        let expectations = [
+            "could not find expected ':'": "expected KEY: VALUE, with a colon and a space after the key",
+            "mapping values are not allowed in this context": "expected each key at the indentation of its siblings, or a value with ': ' quoted",
+            "did not find expected key": "expected each key at the indentation of its siblings",
+            "did not find expected '-' indicator": "expected each list item at the indentation of its siblings",
+            "found unexpected end of stream": "expected the quote or bracket to be closed",
+            "found character that cannot start any token": "expected spaces, not tabs, for indentation, and special characters quoted",
+            "found undefined alias": "expected an anchor (&name) defined before its alias",
+        ]
+        let what = context.map { "\(problem) (\($0))" } ?? problem
+        return "\(what); \(expectations[problem] ?? "expected valid YAML syntax")"
+    }
+
+    /// The second occurrence of a duplicated block-mapping key: the first one's column, below it, in the same mapping.
+    private static func repeatedKey(_ key: String, after first: Position, in text: String) -> Position? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = first.column - 1
+        guard first.line >= 1, first.line < lines.count else { return nil }
+        for number in first.line..<lines.count {
+            let line = lines[number]
+            let content = line.drop(while: { $0 == " " })
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            let leading = line.count - content.count
+            if leading < indent { return nil }
+            if leading == indent, content.hasPrefix(key) {
+                let rest = content.dropFirst(key.count).drop(while: { $0 == " " })
+                if rest.hasPrefix(":") { return Position(line: number + 1, column: first.column) }
+            }
+        }
+        return nil
     }
 
     func child(_ node: Yams.Node) -> YAMLNode { YAMLNode(node: node, file: file, sink: sink) }
@@ -196,7 +245,7 @@ final class YAMLMapping {
     var keys: [String] { entries.map(\.key) }
 
     func optional(_ key: String) -> YAMLNode? {
-        asked.append(key)
+        allow([key])
         guard let entry = entries.first(where: { $0.key == key }), !entry.value.isNull else { return nil }
         return entry.value
     }
@@ -209,6 +258,12 @@ final class YAMLMapping {
             owner.report("missing required field '\(key)' in '\(field)'; expected \(expected)")
         }
         return nil
+    }
+
+    /// Marks keys as known without reading them: for a loader that stops early, so `finish` does not call the
+    /// keys it skipped unknown.
+    func allow(_ keys: [String]) {
+        for key in keys where !asked.contains(key) { asked.append(key) }
     }
 
     func keyLocation(_ key: String) -> SourceLocation? {

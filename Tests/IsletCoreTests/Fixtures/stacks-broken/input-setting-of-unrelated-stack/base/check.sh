@@ -1,0 +1,2 @@
+#!/bin/sh
+test -f "$ISLET_ROOT/etc/registry/config.yml"
