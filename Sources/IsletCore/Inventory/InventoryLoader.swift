@@ -6,9 +6,14 @@ public struct InventoryLoader {
     /// Where `~` points when identity files are expanded; tests set it.
     public var homeDirectory: String
 
-    public init(schema: InventorySchema, homeDirectory: String = userHomeDirectory()) {
+    /// Where `{fromEnv: NAME}` settings are read from; tests set it.
+    public var environment: [String: String]
+
+    public init(schema: InventorySchema, homeDirectory: String = userHomeDirectory(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.schema = schema
         self.homeDirectory = homeDirectory
+        self.environment = environment
     }
 
     /// - Parameter path: the inventory file, shown in messages as given.
@@ -259,6 +264,9 @@ public struct InventoryLoader {
     /// - Parameter field: how messages name the value; `settings.KEY` unless given (a stack's `default`).
     func typedSetting(_ node: YAMLNode, _ declaration: SettingDeclaration, field: String? = nil) -> Value? {
         let field = field ?? "settings.\(declaration.key)"
+        if case .mapping = node.node, ![.map, .list].contains(declaration.type) {
+            return environmentSetting(node, declaration, field: field)
+        }
         func scalar(_ valid: (String) -> Bool) -> Value? {
             guard let text = node.string(field) else { return nil }
             guard valid(text) else {
@@ -296,6 +304,33 @@ public struct InventoryLoader {
             }
             return .list(list)
         }
+    }
+}
+
+extension InventoryLoader {
+    /// `{fromEnv: NAME}`: the value of an environment variable of islet's own process, so passwords stay
+    /// out of the inventory file. The value is type-checked like one written inline.
+    func environmentSetting(_ node: YAMLNode, _ declaration: SettingDeclaration, field: String) -> Value? {
+        guard let map = node.mapping(field) else { return nil }
+        defer { map.finish() }
+        guard let nameNode = map.required("fromEnv", expected: "the name of an environment variable"),
+            let name = nameNode.nonEmptyString("\(field).fromEnv")
+        else { return nil }
+        guard let value = environment[name] else {
+            nameNode.report("environment variable \(name) for '\(field)' is not set; expected it exported before running islet")
+            return nil
+        }
+        let text = value.replacingOccurrences(of: "'", with: "''")
+        guard let scalar = YAMLNode.parse("'\(text)'", displayName: node.file, sink: DiagnosticSink()) else { return nil }
+        // Type errors are reported at the `fromEnv` line, never with the value itself (it may be secret).
+        let probe = DiagnosticSink()
+        let typed = InventoryLoader(schema: schema, homeDirectory: homeDirectory, environment: environment)
+            .typedSetting(YAMLNode(node: scalar.node, file: node.file, sink: probe), declaration, field: field)
+        if typed == nil || !probe.isEmpty {
+            nameNode.report("environment variable \(name) for '\(field)' does not hold \(declaration.type.expectation)")
+            return nil
+        }
+        return typed
     }
 }
 

@@ -61,4 +61,7 @@ public struct SettingDeclaration: Sendable, Hashable {
     /// For a list of mappings: each item's fields and their types; every field is required.
     public var fields: [String: SettingType]
     public var declaredBy: String
+    /// A password or key: masked in every line islet prints, fingerprinted by its hash, and best given
+    /// in the inventory as `{fromEnv: VARIABLE}` so it never lands in git.
+    public var secret: Bool = false
 }

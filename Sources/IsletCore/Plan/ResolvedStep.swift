@@ -37,9 +37,13 @@ public struct StepResolver: Sendable {
     public let placement: Placement
     public let facts: [String: [String: String]]
 
+    /// Settings declared `secret: true`: inputs reading them are masked and fingerprinted by hash.
+    let secretSettings: Set<String>
+
     public init(placement: Placement, facts: [String: [String: String]]) {
         self.placement = placement
         self.facts = facts
+        secretSettings = Set(placement.catalog.schema.settings.filter(\.secret).map(\.key))
     }
 
     var inventory: Inventory { placement.inventory }
@@ -54,6 +58,7 @@ public struct StepResolver: Sendable {
         var pending: [String] = []
         var secrets: [String] = []
         var volatile: Set<String> = []
+        var secretInputs: Set<String> = []
         let node = inventory.node(named: instance.node)
         for input in step.inputs {
             var value: Value = .string("")
@@ -62,6 +67,10 @@ public struct StepResolver: Sendable {
                 value = .string(inventory.cluster.fields[field] ?? "")
             case .setting(let key):
                 value = inventory.settings[key] ?? .string("")
+                if secretSettings.contains(key) {
+                    secretInputs.insert(input.name)
+                    secrets.append(value.environmentText)
+                }
             case .node(let field):
                 switch field {
                 case "name": value = .string(instance.node)
@@ -84,8 +93,9 @@ public struct StepResolver: Sendable {
                 } else if producerStep?.ephemeral != true {
                     pending.append(input.name)
                 }
-                if producerStep?.isSecretOutput(key) == true, case .string(let text) = value, !text.isEmpty {
-                    secrets.append(text)
+                if producerStep?.isSecretOutput(key) == true {
+                    secretInputs.insert(input.name)
+                    if case .string(let text) = value, !text.isEmpty { secrets.append(text) }
                 }
             }
             values[input.name] = value
@@ -116,10 +126,8 @@ public struct StepResolver: Sendable {
         var resolved = ResolvedStep(instance: instance, step: step, environment: environment, pendingInputs: pending,
                                     secretValues: secrets, files: files, fingerprint: nil)
         if pending.isEmpty {
-            let producers = Dictionary(step.outputSources.compactMap { id in placement.catalog.step(id).map { (id, $0) } },
-                                       uniquingKeysWith: { first, _ in first })
             resolved.fingerprint = Self.fingerprint(step: step, values: values, volatile: volatile, files: files,
-                                                    producerSteps: producers)
+                                                    secretInputs: secretInputs)
         }
         return resolved
     }
@@ -127,15 +135,12 @@ public struct StepResolver: Sendable {
     /// sha256 over the step's scripts, declared inputs (secrets by their hash), rendered files and artifacts.
     /// Only what the step declares counts: another node joining changes nothing here.
     static func fingerprint(step: Step, values: [String: Value], volatile: Set<String>, files: [RenderedFile],
-                            producerSteps: [StepID: Step]) -> String {
+                            secretInputs: Set<String>) -> String {
         var lines = ["islet-fingerprint/1", "step \(step.id)", "scope \(step.scope.rawValue)"]
         lines.append("check \(sha256Hex(Data((step.check?.text ?? "").utf8)))")
         lines.append("apply \(sha256Hex(Data(step.apply.text.utf8)))")
         lines.append("remove \(sha256Hex(Data((step.remove?.text ?? "").utf8)))")
-        let secretNames = Set(step.secrets.map(\.name)).union(step.inputs.compactMap { input -> String? in
-            guard case .output(let source, let key) = input.reference else { return nil }
-            return producerSteps[source]?.isSecretOutput(key) == true ? input.name : nil
-        })
+        let secretNames = Set(step.secrets.map(\.name)).union(secretInputs)
         for name in values.keys.sorted() where !volatile.contains(name) {
             let text = values[name]!.canonicalJSON
             // Secrets enter the fingerprint only as their hash, since state files are not secret.

@@ -105,12 +105,13 @@ struct StackLoader {
             fieldMap.finish()
         }
         let defaultNode = map.optional("default")
+        let secret = map.optional("secret")?.boolean("secret") ?? false
         guard let key, let type else { return nil }
         if !key.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isIdentifier) {
             map.optional("key")?.report("setting key '\(key)' is not valid; expected dot-separated names such as registry.port")
         }
         var declaration = SettingDeclaration(key: key, type: type, defaultValue: nil, description: description,
-                                             fields: fields, declaredBy: stack)
+                                             fields: fields, declaredBy: stack, secret: secret)
         // A default must itself be a valid value of the declared type: the inventory's own reader checks it.
         if let defaultNode {
             declaration.defaultValue = InventoryLoader(schema: InventorySchema(roles: [], settings: []))

@@ -27,7 +27,10 @@ public struct Workspace: Sendable {
     }
 
     /// Every known secret value: masked in every line islet prints or logs.
-    public var secretValues: [String] { Array(secrets.values.values) }
+    public var secretValues: [String] {
+        let secretSettings = catalog.schema.settings.filter(\.secret).compactMap { inventory.settings[$0.key]?.environmentText }
+        return Array(secrets.values.values) + secretSettings
+    }
 }
 
 func digest(ofFile path: String) throws -> String {

@@ -74,4 +74,46 @@ import Testing
             "n1/vault/password.PUBLIC = visible",
         ])
     }
+
+    @Test func aSecretSettingFromTheEnvironmentReachesTheNodeButNoLogOrState() async throws {
+        let platform = TestPlatform()
+        platform.stack("ldap", """
+            roles: [{name: web}]
+            settings: [{key: ldap.password, type: string, secret: true, description: bind password}]
+            steps:
+              - name: bind
+                inputs: {PASSWORD: settings.ldap.password}
+                check: test "$(cat "$ISLET_ROOT/bind" 2>/dev/null)" = "$PASSWORD"
+                apply: printf '%s' "$PASSWORD" > "$ISLET_ROOT/bind"; echo "binding with $PASSWORD"
+            """)
+        let variable = "ISLET_TEST_LDAP_\(UUID().uuidString.prefix(8))"
+        let password = "p'a\"s`s $(touch ./pwned) \\ end"
+        setenv(variable, password, 1)
+        defer { unsetenv(variable) }
+        platform.inventory(nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: \(variable)}}\n")
+        let (_, result) = try await platform.apply()
+        #expect(result.succeeded)
+        #expect(platform.read(node: "n1", "/bind") == password)
+        #expect(!FileManager.default.fileExists(atPath: platform.node("n1", "/pwned")))
+        let log = try String(contentsOfFile: result.logDirectory + "/n1/ldap.bind.log", encoding: .utf8)
+        #expect(log.contains("binding with ***"))
+        #expect(!log.contains(password))
+        let state = try String(contentsOfFile: try platform.workspace().store.statePath, encoding: .utf8)
+        #expect(!state.contains("touch ./pwned"))
+    }
+
+    @Test func aMissingEnvironmentVariableIsAValidationError() throws {
+        let platform = TestPlatform()
+        platform.stack("ldap", """
+            roles: [{name: web}]
+            settings: [{key: ldap.password, type: string, secret: true, description: bind password}]
+            steps: [{name: bind, check: "true", apply: "true"}]
+            """)
+        platform.inventory(nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: ISLET_TEST_UNSET_VARIABLE}}\n")
+        #expect {
+            try platform.workspace()
+        } throws: { error in
+            "\(error)".contains("inventory.yaml:8:30: environment variable ISLET_TEST_UNSET_VARIABLE for 'settings.ldap.password' is not set; expected it exported before running islet")
+        }
+    }
 }
