@@ -27,17 +27,25 @@ let package = Package(
             ]
         ),
 
+        // libssh2 1.10 from Debian, with a shim for the macros Swift cannot import.
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+
+        // The SSH transport: sessions on their own threads, exec, SFTP, known_hosts, bastion.
+        .target(name: "IsletSSH", dependencies: ["CLibSSH2", "IsletCore"]),
+
         // The command-line tool: thin commands over the libraries.
         .executableTarget(
             name: "islet",
             dependencies: [
                 "IsletCore",
+                "IsletSSH",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Tests
         .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"]),
+        .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
     ]
 )

@@ -27,7 +27,7 @@ struct ApplyCommand: AsyncParsableCommand {
         do {
             workspace = try options.loadWorkspace()
             lock = try StateLock.acquire(workspace.store, command: CommandLine.arguments.joined(separator: " "))
-            connections = Connections(transport: try options.transport())
+            connections = Connections(transport: options.transport(workspace))
             if let planFile {
                 plan = try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: planFile)))
                 try Applier(workspace: workspace).checkCurrent(plan)

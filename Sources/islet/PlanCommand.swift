@@ -23,7 +23,7 @@ struct PlanCommand: AsyncParsableCommand {
         let plan: Plan
         do {
             let workspace = try options.loadWorkspace()
-            let connections = Connections(transport: try options.transport())
+            let connections = Connections(transport: options.transport(workspace))
             plan = try await selection.makePlan(workspace, connections: connections)
             await connections.closeAll()
             if let out {

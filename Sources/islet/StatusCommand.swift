@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
             let workspace = try options.loadWorkspace()
             var plan: Plan?
             if refresh {
-                let connections = Connections(transport: try options.transport())
+                let connections = Connections(transport: options.transport(workspace))
                 plan = await Planner(workspace: workspace, parallel: parallel).plan(connections: connections)
                 await connections.closeAll()
             }

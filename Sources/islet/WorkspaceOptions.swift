@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IsletCore
+import IsletSSH
 
 /// Options every command that reads an inventory shares.
 struct WorkspaceOptions: ParsableArguments {
@@ -18,6 +19,9 @@ struct WorkspaceOptions: ParsableArguments {
         valueName: "DIR"))
     var local: String?
 
+    @Flag(help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
+    var acceptNewHostKeys = false
+
     var stacksDirectory: String {
         if let stacks { return stacks }
         let inventoryFolder = URL(fileURLWithPath: inventory).deletingLastPathComponent().path
@@ -29,9 +33,15 @@ struct WorkspaceOptions: ParsableArguments {
         try Workspace.load(inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state)
     }
 
-    func transport() throws -> any Transport {
+    /// SSH as the inventory says, or local folders with `--local`.
+    func transport(_ workspace: Workspace) -> any Transport {
         if let local { return LocalTransport(baseDirectory: local) }
-        throw ValidationError("the SSH transport is not built into this islet yet; use --local DIR")
+        let environment = ProcessInfo.processInfo.environment
+        let identityFiles = workspace.inventory.nodes.compactMap(\.ssh.identityFile)
+        return SSHTransport(
+            hostKeys: SSHTransport.hostKeyPolicy(isletKnownHosts: workspace.store.knownHostsPath, acceptNew: acceptNewHostKeys),
+            credentials: SSHCredentials.fromEnvironment(environment, promptingForPassphraseOf: Array(Set(identityFiles))),
+            becomePassword: environment["ISLET_BECOME_PASSWORD"])
     }
 }
 

@@ -320,17 +320,27 @@ extension InventoryLoader {
             nameNode.report("environment variable \(name) for '\(field)' is not set; expected it exported before running islet")
             return nil
         }
-        let text = value.replacingOccurrences(of: "'", with: "''")
-        guard let scalar = YAMLNode.parse("'\(text)'", displayName: node.file, sink: DiagnosticSink()) else { return nil }
         // Type errors are reported at the `fromEnv` line, never with the value itself (it may be secret).
-        let probe = DiagnosticSink()
-        let typed = InventoryLoader(schema: schema, homeDirectory: homeDirectory, environment: environment)
-            .typedSetting(YAMLNode(node: scalar.node, file: node.file, sink: probe), declaration, field: field)
-        if typed == nil || !probe.isEmpty {
+        guard let typed = Self.typedText(value, as: declaration.type) else {
             nameNode.report("environment variable \(name) for '\(field)' does not hold \(declaration.type.expectation)")
             return nil
         }
         return typed
+    }
+
+    /// Text taken as is (no YAML parsing, so newlines and quotes survive), checked against a scalar type.
+    static func typedText(_ text: String, as type: SettingType) -> Value? {
+        switch type {
+        case .string: return .string(text)
+        case .integer: return Int(text).map(Value.integer)
+        case .port: return Int(text).flatMap { (1...65535).contains($0) ? .integer($0) : nil }
+        case .boolean: return ["true", "false"].contains(text) ? .boolean(text == "true") : nil
+        case .ip: return NetworkSyntax.isIP(text) ? .string(text) : nil
+        case .cidr: return NetworkSyntax.isCIDR(text) ? .string(text) : nil
+        case .host: return NetworkSyntax.isAddress(text) ? .string(text) : nil
+        case .version: return NetworkSyntax.isVersion(text) ? .string(text) : nil
+        case .list, .map: return nil
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+import Foundation
+import IsletCore
+
+/// The engine's `Transport` over libssh2: one `SSHConnection` per node for the whole run.
+public struct SSHTransport: Transport {
+    public var hostKeys: SSHHostKeyPolicy
+    public var credentials: SSHCredentials
+    /// `ISLET_BECOME_PASSWORD`: fed to `sudo -S` on stdin when the node's sudo asks for a password.
+    public var becomePassword: String?
+    /// Longest a node may stay silent during one operation before the connection counts as dead.
+    public var operationTimeout: Duration
+
+    public init(hostKeys: SSHHostKeyPolicy, credentials: SSHCredentials, becomePassword: String? = nil,
+                operationTimeout: Duration = .seconds(60)) {
+        self.hostKeys = hostKeys
+        self.credentials = credentials
+        self.becomePassword = becomePassword
+        self.operationTimeout = operationTimeout
+    }
+
+    /// Host keys from `~/.ssh/known_hosts` and islet's own file; new keys are recorded in islet's file.
+    public static func hostKeyPolicy(isletKnownHosts: String, acceptNew: Bool) -> SSHHostKeyPolicy {
+        SSHHostKeyPolicy(knownHostsFiles: [userHomeDirectory() + "/.ssh/known_hosts", isletKnownHosts],
+                         recordFile: isletKnownHosts, acceptNew: acceptNew)
+    }
+
+    public func connect(to node: NodeAddress) async throws -> any NodeSession {
+        let identityFiles = node.ssh.identityFile.map { [$0] } ?? Self.defaultIdentityFiles
+        let bastion = node.ssh.bastion.map {
+            SSHBastion(host: $0.host, port: $0.port, user: $0.user,
+                       identityFiles: $0.identityFile.map { [$0] } ?? identityFiles)
+        }
+        let endpoint = SSHEndpoint(host: node.address, port: node.ssh.port, user: node.ssh.user,
+                                   identityFiles: identityFiles, connectTimeout: .seconds(node.ssh.connectTimeout),
+                                   operationTimeout: operationTimeout, bastion: bastion)
+        let connection = try await SSHConnection.connect(name: node.name, to: endpoint, hostKeys: hostKeys,
+                                                         credentials: credentials)
+        var command = "sh -s"
+        var passwordLine: [UInt8] = []
+        if node.ssh.become == .sudo {
+            command = "sudo -n sh -s"
+            if let becomePassword {
+                // Only feed the password when sudo will read it: with NOPASSWD it would reach the shell as a command.
+                let probe = try await connection.execute("sudo -k -n true", stdin: [], onOutput: { _, _ in })
+                if !probe.succeeded {
+                    command = "sudo -k -S -p '' sh -s"
+                    passwordLine = Array((becomePassword + "\n").utf8)
+                }
+            }
+        }
+        return SSHNodeSession(connection: connection, command: command, passwordLine: passwordLine)
+    }
+
+    /// What OpenSSH tries when no identity file is configured and libssh2 can read.
+    static var defaultIdentityFiles: [String] {
+        let home = userHomeDirectory()
+        return ["id_ed25519", "id_ecdsa"].map { "\(home)/.ssh/\($0)" }
+    }
+}
+
+/// One node's SSH connection as the engine sees it.
+final class SSHNodeSession: NodeSession {
+    let connection: SSHConnection
+    /// `sh -s` or `sudo … sh -s`: the script always travels on stdin, never in argv.
+    let command: String
+    let passwordLine: [UInt8]
+    private let staging = StagingDirectory()
+
+    init(connection: SSHConnection, command: String, passwordLine: [UInt8]) {
+        self.connection = connection
+        self.command = command
+        self.passwordLine = passwordLine
+    }
+
+    var filesystemRoot: String { "" }
+
+    func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+        let status = try await connection.execute(command, stdin: passwordLine + Array(script.utf8)) { stream, bytes in
+            output(OutputChunk(stream: stream == .stdout ? .stdout : .stderr, bytes: bytes))
+        }
+        return ExitStatus(code: status.code, signal: status.signal)
+    }
+
+    func upload(file localPath: String, as name: String) async throws -> String {
+        let directory = try await staging.path(for: connection)
+        let remote = directory + "/" + name
+        try await connection.upload(file: localPath, to: remote, mode: 0o600)
+        return remote
+    }
+
+    func close() async {
+        await connection.close()
+    }
+}
+
+/// `~/.islet/staging` of the login user, mode 0700, made on the first upload: a plan uploads nothing,
+/// so it costs no round trip there.
+private actor StagingDirectory {
+    private var path: String?
+
+    func path(for connection: SSHConnection) async throws -> String {
+        if let path { return path }
+        let home = try await connection.homeDirectory()
+        try await connection.makeDirectory(home + "/.islet", mode: 0o700)
+        try await connection.makeDirectory(home + "/.islet/staging", mode: 0o700)
+        path = home + "/.islet/staging"
+        return path!
+    }
+}

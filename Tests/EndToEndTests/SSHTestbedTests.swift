@@ -1,0 +1,242 @@
+import Foundation
+import Testing
+
+/// The real `islet` binary against simulated nodes over real SSH, as `ops` with sudo.
+/// Each test starts from fresh nodes; the suite runs serially because the nodes' addresses are fixed.
+@Suite(.serialized, .freshTestbed(nodes: 3))
+struct SSHTestbedTests {
+    static let stacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/testbed-stacks").path
+
+    /// A workspace folder holding the inventory for nodes 1...count, with optional settings appended.
+    func workspace(nodes count: Int = 3, settings: String = "", connectTimeout: Int? = nil) throws -> String {
+        let dir = makeTemporaryDirectory("islet-e2e-ssh")
+        try Testbed.inventory(nodes: count, to: dir + "/inventory.yaml")
+        var text = try String(contentsOfFile: dir + "/inventory.yaml", encoding: .utf8)
+        if let connectTimeout {
+            text = text.replacingOccurrences(of: "  become: sudo\n", with: "  become: sudo\n  connectTimeout: \(connectTimeout)\n")
+        }
+        if !settings.isEmpty { text += "settings:\n" + settings }
+        try text.write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func islet(_ arguments: [String], in dir: String, input: String = "", environment: [String: String] = [:]) throws
+        -> IsletProcess.Result
+    {
+        try IsletProcess.run(arguments + ["-i", "inventory.yaml", "--stacks", Self.stacks], in: dir, input: input,
+                             environment: environment)
+    }
+
+    func planJSON(_ dir: String) throws -> [[String: Any]] {
+        let result = try islet(["plan", "--json"], in: dir)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return (object?["changes"] as? [[String: Any]] ?? []).filter { ($0["action"] as? String) != "no-change" }
+    }
+
+    func actions(_ dir: String) throws -> [String] {
+        try planJSON(dir).map { "\($0["node"]!) \($0["step"]!) \($0["action"]!)" }
+    }
+
+    @Test func freshApplyRendersEveryFileAndASecondPlanHasNothingToDo() throws {
+        let dir = try workspace(settings: "  demo: {greeting: \"hi there\"}\n")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let applied = try islet(["apply", "--yes"], in: dir)
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(applied.stdout.contains("Apply complete: 13 created."))
+        for node in 1...3 {
+            let config = try Testbed.exec(node, "cat /etc/demo/app.conf; stat -c '%a %U:%G' /etc/demo/app.conf")
+            #expect(config == """
+                # demo config for node\(node)
+                node = node\(node)
+                address = 127.0.10.\(node)
+                hostname = node\(node)
+                greeting = hi there
+                640 root:root
+
+                """)
+            #expect(try Testbed.exec(node, "cat /etc/demo/settings.ini") == "demo_enabled=yes\n")
+        }
+        #expect(try Testbed.exec(1, "cat /etc/demo/census") == (try Testbed.exec(1, "cat /etc/machine-id")).trimmingCharacters(in: .newlines))
+        let plan = try islet(["plan", "--detailed-exitcode"], in: dir)
+        #expect(plan.status == 0, "\(plan.output)")
+        #expect(plan.stdout.contains("No changes."))
+    }
+
+    @Test func aDeletedManagedFileIsRepairedOnItsNodeOnly() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        try Testbed.exec(2, "rm /etc/demo/app.conf")
+        #expect(try actions(dir) == ["node2 demo/config repair"])
+        let repaired = try islet(["apply", "--yes"], in: dir)
+        #expect(repaired.status == 0, "\(repaired.output)")
+        #expect(try Testbed.exec(2, "grep -c node2 /etc/demo/app.conf") == "3\n")
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+
+    @Test func anAddedNodeGetsOnlyItsOwnSteps() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        try Testbed.up(4)
+        try Testbed.inventory(nodes: 4, to: dir + "/inventory.yaml")
+        #expect(try actions(dir) == ["node4 demo/directories create", "node4 demo/config create",
+                                     "node4 demo/config-line create", "node4 demo/secret create"])
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+
+    @Test func aRemovedNodesStepsAreRemovedAfterConfirmation() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        // Only the inventory changes: the known host keys stay as they were, as they would for a real operator.
+        let smaller = makeTemporaryDirectory("islet-e2e-inventory")
+        defer { try? FileManager.default.removeItem(atPath: smaller) }
+        try Testbed.inventory(nodes: 2, to: smaller + "/inventory.yaml")
+        try FileManager.default.removeItem(atPath: dir + "/inventory.yaml")
+        try FileManager.default.copyItem(atPath: smaller + "/inventory.yaml", toPath: dir + "/inventory.yaml")
+        let plan = try islet(["plan"], in: dir)
+        #expect(plan.stdout.contains("Removals (run first):"))
+        #expect(try actions(dir) == ["node3 demo/secret remove", "node3 demo/config-line remove",
+                                     "node3 demo/config remove", "node3 demo/directories remove"])
+        let declined = try islet(["apply"], in: dir, input: "no\n")
+        #expect(declined.status == 1)
+        #expect(try Testbed.exec(3, "test -f /etc/demo/password && echo present") == "present\n")
+        let removed = try islet(["apply"], in: dir, input: "yes\n")
+        #expect(removed.status == 0, "\(removed.output)")
+        #expect(try Testbed.exec(3, "test -e /etc/demo && echo present || echo gone") == "gone\n")
+        #expect(try Testbed.exec(1, "test -f /etc/demo/password && echo present") == "present\n")
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+
+    @Test func aKilledApplyResumesWithoutRepeatingRecordedSteps() throws {
+        let dir = try workspace(settings: "  demo: {delay: 1}\n")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: IsletProcess.binary)
+        process.arguments = ["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill -9 once a few steps are recorded and others are still running.
+        var serial = 0
+        for _ in 0..<300 where serial < 4 {
+            usleep(50_000)
+            let state = (try? Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json"))) ?? Data()
+            serial = ((try? JSONSerialization.jsonObject(with: state)) as? [String: Any])?["serial"] as? Int ?? 0
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json"))) as? [String: Any]
+        let nodes = state?["nodes"] as? [String: [String: Any]] ?? [:]
+        let recorded = nodes.flatMap { node, record in ((record["steps"] as? [String: Any]) ?? [:]).keys.map { "\(node) \($0)" } }
+        #expect(recorded.count >= 4)
+        // Let scripts orphaned by the kill finish (sshd does not stop a script whose client vanished).
+        sleep(3)
+        let before = try (1...3).map { try Testbed.exec($0, "cat /var/lib/demo/runs 2>/dev/null; true") }
+        let resumed = try islet(["apply", "--yes"], in: dir)
+        #expect(resumed.status == 0, "\(resumed.output)")
+        // No step recorded before the kill ran again.
+        for (node, steps) in nodes {
+            let number = Int(node.dropFirst("node".count))!
+            let after = try Testbed.exec(number, "cat /var/lib/demo/runs")
+            for key in ((steps["steps"] as? [String: Any]) ?? [:]).keys {
+                let step = String(key.split(separator: "/")[1])
+                let count = { (text: String) in text.split(separator: "\n").filter { $0 == step }.count }
+                #expect(count(after) == count(before[number - 1]), "\(node) \(key) ran again after it was recorded")
+            }
+        }
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+
+    @Test func aChangedHostKeyIsRefusedWithBothFingerprintsAndOtherNodesGoOn() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let known = try String(contentsOfFile: dir + "/.islet/known_hosts", encoding: .utf8)
+        let oldKey = known.split(separator: "\n").first { $0.hasPrefix("127.0.10.2 ") }.map(String.init) ?? ""
+        try Testbed.run(["rekey", "2"])
+        let result = try islet(["apply", "--yes"], in: dir)
+        #expect(result.status == 1)
+        let expected = try fingerprint(ofKnownHostsLine: oldKey)
+        let offered = try fingerprint(ofKnownHostsLine: try Testbed.exec(2, "cat /etc/ssh/ssh_host_ed25519_key.pub"))
+        #expect(result.output.contains("node2"))
+        #expect(result.output.contains(expected) && result.output.contains(offered), "\(result.output)")
+        #expect(try Testbed.exec(1, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
+        #expect(try Testbed.exec(3, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
+        #expect(try Testbed.exec(2, "test -e /etc/demo && echo yes || echo no") == "no\n")
+    }
+
+    @Test func aStoppedNodeFailsWithinTheTimeoutAndTheOthersComplete() throws {
+        let dir = try workspace(connectTimeout: 2)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Testbed.run(["stop", "3"])
+        let start = Date()
+        let result = try islet(["apply", "--yes"], in: dir)
+        #expect(Date().timeIntervalSince(start) < 60)
+        #expect(result.status == 1)
+        #expect(result.output.contains("node3"), "\(result.output)")
+        #expect(result.output.contains("127.0.10.3"), "\(result.output)")
+        #expect(try Testbed.exec(1, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
+        #expect(try Testbed.exec(2, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
+    }
+
+    @Test func aWrongKeyGivesAnAuthenticationErrorNamingNodeUserAndMethods() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = dir + "/wrong_ed25519"
+        let keygen = Process()
+        keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", key]
+        try keygen.run()
+        keygen.waitUntilExit()
+        var text = try String(contentsOfFile: dir + "/inventory.yaml", encoding: .utf8)
+        text = text.replacingOccurrences(of: Testbed.opsKey, with: key)
+        try text.write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+        let result = try islet(["plan"], in: dir, environment: ["SSH_AUTH_SOCK": ""])
+        #expect(result.status == 1)
+        for node in 1...3 { #expect(result.output.contains("node\(node)")) }
+        #expect(result.output.contains("ops"))
+        #expect(result.output.contains("publickey"), "\(result.output)")
+    }
+
+    @Test func aSecretWithShellMetacharactersArrivesByteForByteAndNeverInOutput() throws {
+        let secret = "it's a \"quoted\" `tick` $(touch ./pwned)\nsecond line"
+        let dir = try workspace(settings: "  demo: {token: {fromEnv: ISLET_E2E_TOKEN}}\n")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try islet(["apply", "--yes"], in: dir, environment: ["ISLET_E2E_TOKEN": secret])
+        #expect(result.status == 0, "\(result.output)")
+        for node in 1...3 {
+            #expect(try Testbed.exec(node, "cat /etc/demo/token") == secret)
+            #expect(try Testbed.exec(node, "ls /home/ops/pwned /root/pwned /pwned 2>/dev/null; true") == "")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/pwned"))
+        #expect(!result.output.contains("touch ./pwned"))
+        var logs = ""
+        for case let file as String in FileManager.default.enumerator(atPath: dir + "/.islet")! {
+            logs += (try? String(contentsOfFile: dir + "/.islet/" + file, encoding: .utf8)) ?? ""
+        }
+        #expect(logs.contains("token written: ***"))
+        #expect(!logs.contains("touch ./pwned"))
+        #expect(!logs.contains("second line"))
+    }
+
+    /// `ssh-keygen -l` of one known_hosts or .pub line: "SHA256:…".
+    func fingerprint(ofKnownHostsLine line: String) throws -> String {
+        let file = NSTemporaryDirectory() + "islet-fp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try (line + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        process.arguments = ["-lf", file]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.split(separator: " ").first { $0.hasPrefix("SHA256:") }.map(String.init) ?? "?"
+    }
+}

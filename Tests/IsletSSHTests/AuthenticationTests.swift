@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import IsletSSH
+
+@Suite struct AuthenticationTests {
+    @Test func unauthorizedKeyFailsNamingUserAndMethods() async throws {
+        let fixture = try await Fixture.start()
+        let stranger = try await makeKey(in: fixture.scratch, name: "id_stranger")
+        await #expect {
+            _ = try await fixture.connect(fixture.endpoint(keys: [fixture.scratch + "/absent", stranger]))
+        } throws: { error in
+            guard case SSHError.authenticationFailed(let node, let user, let methods, _) = error else { return false }
+            return node == "test-node" && user == "root" && methods == ["publickey (\(stranger))"]
+                && "\(error)".contains("'root'") && "\(error)".contains(stranger)
+        }
+    }
+
+    @Test func refusedRSAKeyGetsEd25519Hint() async throws {
+        let fixture = try await Fixture.start()
+        let rsa = try await makeKey(in: fixture.scratch, name: "id_rsa", type: "rsa", bits: 2048)
+        try fixture.sshd.authorize(rsa)
+        await #expect {
+            _ = try await fixture.connect(fixture.endpoint(keys: [rsa]))
+        } throws: { error in
+            guard case SSHError.authenticationFailed(_, _, _, let hint?) = error else { return false }
+            return hint.contains("rsa-sha2") && hint.contains("ed25519")
+        }
+    }
+
+    @Test func ecdsaKeyWorks() async throws {
+        let fixture = try await Fixture.start()
+        let ecdsa = try await makeKey(in: fixture.scratch, name: "id_ecdsa", type: "ecdsa", bits: 256)
+        try fixture.sshd.authorize(ecdsa)
+        let connection = try await fixture.connect(fixture.endpoint(keys: [ecdsa]))
+        let (status, _) = try await connection.run("true")
+        #expect(status.code == 0)
+        await connection.close()
+    }
+
+    @Test func passphraseProtectedEd25519Works() async throws {
+        let fixture = try await Fixture.start()
+        let locked = try await makeKey(in: fixture.scratch, name: "id_locked", passphrase: "correct horse")
+        try fixture.sshd.authorize(locked)
+        #expect(KeyFile.inspect(path: locked)?.isEncrypted == true)
+        #expect(KeyFile.inspect(path: fixture.clientKey)?.isEncrypted == false)
+
+        let connection = try await fixture.connect(
+            fixture.endpoint(keys: [locked]), credentials: SSHCredentials(passphrase: "correct horse", useAgent: false))
+        await connection.close()
+
+        await #expect {
+            _ = try await fixture.connect(fixture.endpoint(keys: [locked]))
+        } throws: { error in
+            guard case SSHError.authenticationFailed(_, _, _, let hint?) = error else { return false }
+            return hint.contains("ISLET_SSH_PASSPHRASE")
+        }
+    }
+
+    @Test func privateKeyWithoutPublicKeyFileWorks() async throws {
+        let fixture = try await Fixture.start()
+        let bare = try await makeKey(in: fixture.scratch, name: "id_bare")
+        try fixture.sshd.authorize(bare)
+        try FileManager.default.removeItem(atPath: bare + ".pub")
+        let connection = try await fixture.connect(fixture.endpoint(keys: [bare]))
+        await connection.close()
+    }
+
+    @Test func agentIdentitiesAreTried() async throws {
+        let fixture = try await Fixture.start()
+        let socket = fixture.scratch + "/agent.sock"
+        let agent = try Daemon(["/usr/bin/ssh-agent", "-D", "-a", socket], stderrPath: fixture.scratch + "/agent.log")
+        defer { agent.stop() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
+        try await shell(["/usr/bin/ssh-add", fixture.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+
+        let credentials = SSHCredentials(useAgent: true, agentSocket: socket)
+        let connection = try await fixture.connect(fixture.endpoint(keys: []), credentials: credentials)
+        let (status, _) = try await connection.run("true")
+        #expect(status.code == 0)
+        await connection.close()
+    }
+
+    @Test func passwordAuthenticationWorks() async throws {
+        let sshd = try await TestSSHD.start(config: ["PasswordAuthentication yes"], users: [("isletpw", "pa55 word")])
+        let scratch = try makeTemporaryDirectory("islet-client")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let knownHosts = scratch + "/known_hosts"
+        try sshd.knownHostsLine.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let policy = SSHHostKeyPolicy(knownHostsFiles: [knownHosts], recordFile: knownHosts)
+        let endpoint = SSHEndpoint(host: "127.0.0.1", port: sshd.port, user: "isletpw", connectTimeout: .seconds(30))
+
+        let connection = try await SSHConnection.connect(
+            name: "pw", to: endpoint, hostKeys: policy,
+            credentials: SSHCredentials(password: "pa55 word", useAgent: false))
+        let (status, output) = try await connection.run("id -un")
+        #expect(status.code == 0)
+        #expect(output.stdoutText == "isletpw\n")
+        await connection.close()
+
+        await #expect {
+            _ = try await SSHConnection.connect(
+                name: "pw", to: endpoint, hostKeys: policy,
+                credentials: SSHCredentials(password: "wrong", useAgent: false))
+        } throws: { error in
+            guard case SSHError.authenticationFailed("pw", "isletpw", let methods, _) = error else { return false }
+            return methods == ["password"]
+        }
+    }
+
+    @Test func environmentSuppliesSecrets() {
+        let credentials = SSHCredentials.fromEnvironment(
+            ["ISLET_SSH_PASSPHRASE": "p", "ISLET_SSH_PASSWORD": "w", "SSH_AUTH_SOCK": "/tmp/agent"])
+        #expect(credentials.passphrase == "p")
+        #expect(credentials.password == "w")
+        #expect(credentials.useAgent)
+        #expect(!SSHCredentials.fromEnvironment([:]).useAgent)
+    }
+}

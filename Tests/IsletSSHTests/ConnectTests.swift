@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import IsletSSH
+
+@Suite struct ConnectTests {
+    @Test func closedPortFailsFast() async throws {
+        let port = try freeLoopbackPort()
+        let endpoint = SSHEndpoint(host: "127.0.0.1", port: port, user: "root", connectTimeout: .seconds(10))
+        let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect {
+            _ = try await SSHConnection.connect(name: "closed", to: endpoint, hostKeys: policy,
+                                                credentials: Fixture.noAgent)
+        } throws: { error in
+            guard case SSHError.connectFailed(let node, let address, let errorPort, let reason) = error else { return false }
+            return node == "closed" && address == "127.0.0.1" && errorPort == port && reason.contains("refused")
+        }
+        // Far below the 10 s connect timeout, with slack for the parallel tests.
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    /// A listener that accepts TCP but never sends an SSH banner.
+    @Test func silentListenerTimesOutWithinConnectTimeout() async throws {
+        let (listener, port) = try listeningSocket()
+        defer { close(listener) }
+        let endpoint = SSHEndpoint(host: "127.0.0.1", port: port, user: "root", connectTimeout: .seconds(2))
+        let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect {
+            _ = try await SSHConnection.connect(name: "silent", to: endpoint, hostKeys: policy,
+                                                credentials: Fixture.noAgent)
+        } throws: { error in
+            guard case SSHError.timeout(let node, let operation) = error else { return false }
+            return node == "silent" && operation.contains("127.0.0.1 port \(port)")
+        }
+        let elapsed = clock.now - start
+        #expect(elapsed >= .seconds(1.5))
+        #expect(elapsed < .seconds(5))
+    }
+
+    @Test func unresolvableHostFails() async throws {
+        let endpoint = SSHEndpoint(host: "no-such-host.invalid", port: 22, user: "root")
+        let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
+        await #expect {
+            _ = try await SSHConnection.connect(name: "ghost", to: endpoint, hostKeys: policy,
+                                                credentials: Fixture.noAgent)
+        } throws: { error in
+            guard case SSHError.connectFailed(let node, _, _, let reason) = error else { return false }
+            return node == "ghost" && reason.contains("resolve")
+        }
+    }
+
+    @Test func twentyConcurrentConnectionsToOneServer() async throws {
+        let fixture = try await Fixture.start()
+        let results = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    let connection = try await SSHConnection.connect(
+                        name: "node-\(index)", to: fixture.endpoint(), hostKeys: fixture.hostKeys,
+                        credentials: Fixture.noAgent)
+                    let (status, output) = try await connection.run("echo \(index)")
+                    await connection.close()
+                    #expect(status.code == 0)
+                    return output.stdoutText
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(results == Set((0..<20).map { "\($0)\n" }))
+    }
+
+    @Test func hostnameResolvesToLoopback() async throws {
+        let fixture = try await Fixture.start()
+        // known_hosts knows [127.0.0.1]:port; "localhost" is another name, so it must be unknown.
+        var endpoint = fixture.endpoint()
+        endpoint.host = "localhost"
+        await #expect {
+            _ = try await fixture.connect(endpoint)
+        } throws: { error in
+            guard case SSHError.hostKeyUnknown(_, let hostPort, _, _) = error else { return false }
+            return hostPort == "[localhost]:\(fixture.sshd.port)"
+        }
+    }
+}

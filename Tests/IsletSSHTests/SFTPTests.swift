@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import IsletSSH
+
+@Suite struct SFTPTests {
+    @Test func uploadsBytesWithExactMode() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect()
+        let path = fixture.scratch + "/config.yaml"
+        try await connection.upload(bytes: Array("key: value\n".utf8), to: path, mode: 0o640)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "key: value\n")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o640)
+        // 0777 is not reduced by the server's umask.
+        try await connection.upload(bytes: [], to: path + ".sh", mode: 0o777)
+        let script = try FileManager.default.attributesOfItem(atPath: path + ".sh")
+        #expect((script[.posixPermissions] as? Int) == 0o777)
+        await connection.close()
+    }
+
+    @Test func uploadReplacesAnExistingFileAndLeavesNoPart() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect()
+        let path = fixture.scratch + "/it's here"
+        try await connection.upload(bytes: Array("old".utf8), to: path, mode: 0o600)
+        try await connection.upload(bytes: Array("new".utf8), to: path, mode: 0o644)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+        #expect(!FileManager.default.fileExists(atPath: path + ".part"))
+        await connection.close()
+    }
+
+    @Test func uploadIntoMissingDirectoryNamesThePath() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect()
+        let path = fixture.scratch + "/missing/file"
+        await #expect {
+            try await connection.upload(bytes: [1, 2, 3], to: path, mode: 0o600)
+        } throws: { error in
+            guard case SSHError.sftpFailed("test-node", _, let failedPath, let message) = error else { return false }
+            return failedPath == path + ".part" && message.contains("no such file")
+        }
+        await #expect {
+            try await connection.upload(file: fixture.scratch + "/no-local-file", to: fixture.scratch + "/x", mode: 0o600)
+        } throws: { error in
+            guard case SSHError.localFileFailed("test-node", _, _) = error else { return false }
+            return !FileManager.default.fileExists(atPath: fixture.scratch + "/x.part")
+        }
+        await connection.close()
+    }
+
+    @Test func streamsA64MiBFileWithoutHoldingItInMemory() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect()
+        let local = fixture.scratch + "/bundle.tar"
+        try await shell(["/bin/sh", "-c", "head -c 67108864 /dev/urandom > \(local)"])
+        let remote = fixture.scratch + "/uploaded/bundle.tar"
+        try await connection.makeDirectory(fixture.scratch + "/uploaded", mode: 0o700)
+
+        let before = residentBytes()
+        try await connection.upload(file: local, to: remote, mode: 0o600)
+        let growth = residentBytes() - before
+
+        let (status, output) = try await connection.run("sha256sum \(remote)")
+        #expect(status.code == 0)
+        let localSum = try await shell(["/usr/bin/sha256sum", local]).prefix(64)
+        #expect(output.stdoutText.prefix(64) == localSum)
+        // The file is 64 MiB; the upload buffer is 1 MiB.
+        #expect(growth < 24 * 1024 * 1024, "resident memory grew by \(growth) bytes")
+        await connection.close()
+    }
+
+    @Test func makesDirectoriesIdempotently() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect()
+        let path = fixture.scratch + "/state"
+        try await connection.makeDirectory(path)
+        try await connection.makeDirectory(path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        try await connection.upload(bytes: [0], to: path + "/file", mode: 0o600)
+        await #expect(throws: SSHError.self) {
+            try await connection.makeDirectory(path + "/file")
+        }
+        #expect(try await connection.homeDirectory() == "/root")
+        await connection.close()
+    }
+
+    /// VmRSS of this process.
+    private func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return 0 }
+        return kilobytes * 1024
+    }
+}
