@@ -49,7 +49,7 @@ struct SSHTestbedTests {
             #expect(config == """
                 # demo config for node\(node)
                 node = node\(node)
-                address = 127.0.10.\(node)
+                address = \(Testbed.network).\(node)
                 hostname = node\(node)
                 greeting = hi there
                 640 root:root
@@ -157,7 +157,7 @@ struct SSHTestbedTests {
         let dir = try workspace()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let known = try String(contentsOfFile: dir + "/.islet/known_hosts", encoding: .utf8)
-        let oldKey = known.split(separator: "\n").first { $0.hasPrefix("127.0.10.2 ") }.map(String.init) ?? ""
+        let oldKey = known.split(separator: "\n").first { $0.hasPrefix("\(Testbed.network).2 ") }.map(String.init) ?? ""
         try Testbed.run(["rekey", "2"])
         let result = try islet(["apply", "--yes"], in: dir)
         #expect(result.status == 1)
@@ -179,7 +179,7 @@ struct SSHTestbedTests {
         #expect(Date().timeIntervalSince(start) < 60)
         #expect(result.status == 1)
         #expect(result.output.contains("node3"), "\(result.output)")
-        #expect(result.output.contains("127.0.10.3"), "\(result.output)")
+        #expect(result.output.contains("\(Testbed.network).3"), "\(result.output)")
         #expect(try Testbed.exec(1, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
         #expect(try Testbed.exec(2, "test -f /etc/demo/app.conf && echo yes") == "yes\n")
     }

@@ -8,11 +8,14 @@ enum Testbed {
     static let script = root + "/Tests/testbed/testbed"
     /// Apart from the demo's folder, so tests never touch a demo someone left running.
     static let directory = "/var/tmp/islet-testbed-tests"
+    /// Node N listens on 127.0.20.N: apart from the demo (127.0.10) and the benchmarks.
+    static let network = "127.0.20"
 
     @discardableResult
     static func run(_ arguments: [String], allowFailure: Bool = false) throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["ISLET_TESTBED_DIR"] = directory
+        environment["ISLET_TESTBED_NET"] = network
         let outputPath = NSTemporaryDirectory() + "islet-testbed-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let status = try spawnAndWait([script] + arguments, environment: environment, outputPath: outputPath)
