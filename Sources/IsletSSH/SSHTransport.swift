@@ -48,7 +48,8 @@ public struct SSHTransport: Transport {
                 }
             }
         }
-        return SSHNodeSession(connection: connection, command: command, passwordLine: passwordLine)
+        return SSHNodeSession(connection: connection, command: command, passwordLine: passwordLine,
+                              user: node.ssh.user, address: "\(node.address):\(node.ssh.port)")
     }
 
     /// What OpenSSH tries when no identity file is configured and libssh2 can read.
@@ -64,15 +65,24 @@ final class SSHNodeSession: NodeSession {
     /// `sh -s` or `sudo … sh -s`: the script always travels on stdin, never in argv.
     let command: String
     let passwordLine: [UInt8]
+    let user: String
+    let address: String
     private let staging = StagingDirectory()
 
-    init(connection: SSHConnection, command: String, passwordLine: [UInt8]) {
+    init(connection: SSHConnection, command: String, passwordLine: [UInt8], user: String, address: String) {
         self.connection = connection
         self.command = command
         self.passwordLine = passwordLine
+        self.user = user
+        self.address = address
     }
 
     var filesystemRoot: String { "" }
+
+    var summary: String {
+        let become = command.hasPrefix("sudo") ? ", scripts run as root through sudo" : ""
+        return "\(user)@\(address), host key \(connection.hostKeyFingerprint)\(become)"
+    }
 
     func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
         let status = try await connection.execute(command, stdin: passwordLine + Array(script.utf8)) { stream, bytes in

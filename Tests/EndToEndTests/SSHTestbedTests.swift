@@ -224,6 +224,21 @@ struct SSHTestbedTests {
         #expect(!logs.contains("second line"))
     }
 
+    @Test func isletSSHReportsTheConnectionAndRunsACommandAsRoot() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = try islet(["ssh", "node2"], in: dir)
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.stdout.hasPrefix("node2: connected, ops@\(Testbed.network).2:22, host key SHA256:"))
+        let command = try IsletProcess.run(["ssh", "node3", "-i", "inventory.yaml", "--stacks", Self.stacks, "--",
+                                            "id -u; hostname; exit 7"], in: dir)
+        #expect(command.stdout == "0\nnode3\n")
+        #expect(command.status == 7)
+        let unknown = try islet(["ssh", "node9"], in: dir)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no node named node9"))
+    }
+
     /// `ssh-keygen -l` of one known_hosts or .pub line: "SHA256:…".
     func fingerprint(ofKnownHostsLine line: String) throws -> String {
         let file = NSTemporaryDirectory() + "islet-fp-\(UUID().uuidString)"

@@ -33,3 +33,41 @@ public final class Masker: @unchecked Sendable {
         return result
     }
 }
+
+/// Splits streamed output into whole lines before masking, so a secret split across two chunks is still
+/// caught. Each stream keeps its own partial line.
+public final class MaskedLines: @unchecked Sendable {
+    private let masker: Masker
+    private let emit: @Sendable (OutputChunk.Stream, String) -> Void
+    private let lock = NSLock()
+    private var pending: [OutputChunk.Stream: [UInt8]] = [:]
+
+    /// - Parameter emit: receives each masked line, without its newline.
+    public init(masker: Masker, emit: @escaping @Sendable (OutputChunk.Stream, String) -> Void) {
+        self.masker = masker
+        self.emit = emit
+    }
+
+    public func append(_ chunk: OutputChunk) {
+        lock.withLock {
+            var buffer = pending[chunk.stream, default: []] + chunk.bytes
+            var start = buffer.startIndex
+            while let newline = buffer[start...].firstIndex(of: 0x0A) {
+                emit(chunk.stream, masker.mask(String(decoding: buffer[start..<newline], as: UTF8.self)))
+                start = newline + 1
+            }
+            buffer.removeSubrange(..<start)
+            pending[chunk.stream] = buffer
+        }
+    }
+
+    /// Emits what is left of unterminated last lines.
+    public func flush() {
+        lock.withLock {
+            for (stream, rest) in pending.sorted(by: { "\($0.key)" < "\($1.key)" }) where !rest.isEmpty {
+                emit(stream, masker.mask(String(decoding: rest, as: UTF8.self)))
+            }
+            pending = [:]
+        }
+    }
+}

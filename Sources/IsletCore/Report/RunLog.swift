@@ -41,8 +41,8 @@ public final class StepLog: @unchecked Sendable {
     private let masker: Masker
     private let lock = NSLock()
     private var handle: FileHandle?
-    private var pending: [OutputChunk.Stream: [UInt8]] = [:]
     private var hiddenPrefix: String?
+    private var lines: MaskedLines!
 
     init(path: String, masker: Masker) {
         self.path = path
@@ -52,44 +52,35 @@ public final class StepLog: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         handle = FileHandle(forWritingAtPath: path)
         handle?.seekToEndOfFile()
+        lines = MaskedLines(masker: masker) { [unowned self] stream, text in write(text, stream: stream) }
     }
 
     /// Lines starting with `prefix` (a script's result marker) are not written.
     func hide(linesStartingWith prefix: String) { lock.withLock { hiddenPrefix = prefix } }
 
-    public func note(_ text: String) { write(line: "# islet: " + text) }
+    public func note(_ text: String) { lock.withLock { writeLocked("# islet: " + masker.mask(text)) } }
 
-    public func append(_ chunk: OutputChunk) {
-        lock.withLock {
-            var buffer = pending[chunk.stream, default: []] + chunk.bytes
-            while let newline = buffer.firstIndex(of: 0x0A) {
-                emitLocked(buffer[..<newline], stream: chunk.stream)
-                buffer.removeSubrange(...newline)
-            }
-            pending[chunk.stream] = buffer
-        }
-    }
+    public func append(_ chunk: OutputChunk) { lines.append(chunk) }
 
     public func close() {
+        lines.flush()
         lock.withLock {
-            for (stream, rest) in pending where !rest.isEmpty { emitLocked(rest[...], stream: stream) }
-            pending = [:]
             try? handle?.close()
             handle = nil
         }
     }
 
-    private func emitLocked(_ bytes: ArraySlice<UInt8>, stream: OutputChunk.Stream) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        // Result lines are islet's own; the blank line before each is from the newline that keeps them apart.
-        if text.isEmpty { return }
-        if let hiddenPrefix, text.hasPrefix(hiddenPrefix) { return }
-        let line = (stream == .stderr ? "! " : "| ") + masker.mask(text) + "\n"
-        try? handle?.write(contentsOf: Data(line.utf8))
+    private func write(_ text: String, stream: OutputChunk.Stream) {
+        lock.withLock {
+            // Result lines are islet's own; the blank line before each is from the newline that keeps them apart.
+            if text.isEmpty { return }
+            if let hiddenPrefix, text.hasPrefix(hiddenPrefix) { return }
+            writeLocked((stream == .stderr ? "! " : "| ") + text)
+        }
     }
 
-    private func write(line: String) {
-        lock.withLock { try? handle?.write(contentsOf: Data((masker.mask(line) + "\n").utf8)) }
+    private func writeLocked(_ line: String) {
+        try? handle?.write(contentsOf: Data((line + "\n").utf8))
     }
 }
 

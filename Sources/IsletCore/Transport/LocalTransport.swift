@@ -44,6 +44,8 @@ final class LocalSession: NodeSession {
 
     var filesystemRoot: String { root }
 
+    var summary: String { "local folder \(root)" }
+
     func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

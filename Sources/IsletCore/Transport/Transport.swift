@@ -27,6 +27,9 @@ public protocol NodeSession: AnyObject, Sendable {
     /// runs every node on one machine, each under its own directory. Scripts get it as `$ISLET_ROOT`.
     var filesystemRoot: String { get }
 
+    /// One line for people: how the node was reached (user, address, host key).
+    var summary: String { get }
+
     /// Runs a POSIX sh script with root rights (the transport adds `sudo` when the inventory asks for it).
     /// The script travels on stdin, never in argv. Output is streamed to `output` as it arrives.
     func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus
