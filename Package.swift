@@ -45,7 +45,8 @@ let package = Package(
 
         // Tests
         .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
+        .target(name: "IsletTestSupport", path: "Tests/IsletTestSupport"),
+        .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH", "IsletTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["IsletCore", "IsletTestSupport"], exclude: ["Fixtures"]),
     ]
 )

@@ -151,7 +151,7 @@ import Testing
             guard case SSHError.timeout(let node, _) = error else { return false }
             return node == "test-node"
         }
-        #expect(clock.now - start < .seconds(15))
+        #expect(clock.now - start < .seconds(60), "a hang, not a timeout (the bound is loose: this machine is shared)")
         frozen.forEach { kill($0, SIGCONT) }
         await connection.close()
     }

@@ -83,12 +83,7 @@ struct StepRunner: Sendable {
                 script.runScript(check, kind: "check", index: 0, quiet: false)
             }
             script.reportOutputs(index: 0, includeLog: false)
-            let collected = OutputCollector()
-            let status = try await session.run(script: script.text) { chunk in
-                stepLog.append(chunk)
-                if chunk.stream == .stdout { collected.append(chunk.bytes) }
-            }
-            let report = NodeReport(stdout: collected.text, marker: script.marker)
+            let (report, status) = try await execute(script, on: session, log: stepLog)
             guard let applied = report.applies[0] else {
                 return .failed(message: "the step script ended early (\(status))", log: stepLog.path)
             }
@@ -125,12 +120,19 @@ struct StepRunner: Sendable {
         script.reportFiles(resolved.files, index: 0)
         script.runScript(check, kind: "check", index: 0, quiet: false)
         script.reportOutputs(index: 0, includeLog: false)
+        return try await execute(script, on: session, log: stepLog).report
+    }
+
+    /// Runs a script built by `NodeScript`, streaming its output to the step's log, and reads its results.
+    private func execute(_ script: NodeScript, on session: any NodeSession, log stepLog: StepLog) async throws
+        -> (report: NodeReport, status: ExitStatus)
+    {
         let collected = OutputCollector()
-        _ = try await session.run(script: script.text) { chunk in
+        let status = try await session.run(script: script.text) { chunk in
             stepLog.append(chunk)
             if chunk.stream == .stdout { collected.append(chunk.bytes) }
         }
-        return NodeReport(stdout: collected.text, marker: script.marker)
+        return (NodeReport(stdout: collected.text, marker: script.marker), status)
     }
 
     /// Uploads the rendered files that are not already in place; nil entries need no upload.
@@ -174,14 +176,12 @@ struct StepRunner: Sendable {
             var environment: [(name: String, value: String)] = [
                 ("ISLET_TARGET_NODE", change.node), ("ISLET_TARGET_ADDRESS", target?.address ?? ""),
             ]
-            var files: [RenderedFile] = []
             if workspace.inventory.node(named: change.node) != nil {
                 let resolver = StepResolver(placement: placement, facts: facts)
                 let resolved = try resolver.resolve(StepInstance(step: step.id, node: change.node),
                                                     outputs: await ledger.snapshot(), acting: [])
                 log.masker.add(resolved.secretValues)
                 environment += resolved.environment
-                files = resolved.files
             }
             var script = NodeScript(filesystemRoot: session.filesystemRoot)
             stepLog.hide(linesStartingWith: script.marker)
@@ -193,16 +193,10 @@ struct StepRunner: Sendable {
             }
             // Managed files go with the step when the remove runs on the node that holds them.
             if change.runsOn == nil {
-                let paths = step.files.map { "\"$ISLET_ROOT\"\(ShellQuoting.quote($0.destination))" } + files.map { _ in "" }
-                let list = paths.filter { !$0.isEmpty }.joined(separator: " ")
+                let list = step.files.map { "\"$ISLET_ROOT\"\(ShellQuoting.quote($0.destination))" }.joined(separator: " ")
                 if !list.isEmpty { script.append("rm -f \(list)") }
             }
-            let collected = OutputCollector()
-            let status = try await session.run(script: script.text) { chunk in
-                stepLog.append(chunk)
-                if chunk.stream == .stdout { collected.append(chunk.bytes) }
-            }
-            let report = NodeReport(stdout: collected.text, marker: script.marker)
+            let (report, status) = try await execute(script, on: session, log: stepLog)
             guard let exit = report.applies[0] else {
                 return .failed(message: "the remove script ended early (\(status))", log: stepLog.path)
             }
