@@ -22,6 +22,7 @@ actor Ledger {
     /// Records a step as applied: fingerprint and public outputs in state, secret outputs in the secrets file.
     func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String]) throws {
         guard let step = catalog.step(instance.step) else { return }
+        masker.add(outputs.filter { step.isSecretOutput($0.key) }.map(\.value))
         if step.ephemeral {
             ephemeralOutputs[instance] = outputs
             return
@@ -30,7 +31,6 @@ actor Ledger {
         var visible: [String: String] = [:]
         for (key, value) in outputs {
             if step.isSecretOutput(key) {
-                masker.add([value])
                 try secrets.set(value, for: SecretStore.outputKey(node: instance.node, instance.step, key))
             } else {
                 visible[key] = value

@@ -176,13 +176,13 @@ struct StepRunner: Sendable {
             var environment: [(name: String, value: String)] = [
                 ("ISLET_TARGET_NODE", change.node), ("ISLET_TARGET_ADDRESS", target?.address ?? ""),
             ]
-            if workspace.inventory.node(named: change.node) != nil {
-                let resolver = StepResolver(placement: placement, facts: facts)
-                let resolved = try resolver.resolve(StepInstance(step: step.id, node: change.node),
-                                                    outputs: await ledger.snapshot(), acting: [])
-                log.masker.add(resolved.secretValues)
-                environment += resolved.environment
-            }
+            // The step's inputs, also for a node gone from the inventory (its address comes from the state).
+            let resolver = StepResolver(placement: placement, facts: facts)
+            let resolved = try resolver.resolve(StepInstance(step: step.id, node: change.node),
+                                                outputs: await ledger.snapshot(), acting: [],
+                                                removedNodeAddress: target?.address)
+            log.masker.add(resolved.secretValues)
+            environment += resolved.environment
             var script = NodeScript(filesystemRoot: session.filesystemRoot)
             stepLog.hide(linesStartingWith: script.marker)
             try script.export(environment, index: 0, node: executorName, step: step.id)

@@ -48,8 +48,11 @@ public struct StepResolver: Sendable {
 
     var inventory: Inventory { placement.inventory }
 
-    /// - Parameter acting: instances that will run in this apply before the step: their outputs may change.
-    public func resolve(_ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>) throws -> ResolvedStep {
+    /// - Parameters:
+    ///   - acting: instances that will run in this apply before the step: their outputs may change.
+    ///   - removedNodeAddress: for a node no longer in the inventory (being removed), its recorded address.
+    public func resolve(_ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>,
+                        removedNodeAddress: String? = nil) throws -> ResolvedStep {
         guard let step = placement.catalog.step(instance.step) else {
             throw ResolveError.unknownStep(instance.step)
         }
@@ -74,7 +77,7 @@ public struct StepResolver: Sendable {
             case .node(let field):
                 switch field {
                 case "name": value = .string(instance.node)
-                case "address": value = .string(node?.address ?? "")
+                case "address": value = .string(node?.address ?? removedNodeAddress ?? "")
                 default: value = .list((node?.roles ?? []).map(Value.string))
                 }
             case .fact(let name):
