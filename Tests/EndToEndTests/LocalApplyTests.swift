@@ -150,4 +150,35 @@ import Testing
         #expect(resumed.stdout.contains("+ second"))
         #expect(!resumed.stdout.contains("+ first"), "the step recorded before the interrupt does not run again")
     }
+
+    /// On a terminal, apply redraws a status line of what runs where; piped, it prints plain lines.
+    @Test func aTerminalGetsALiveStatusLineAndAPipePlainLines() throws {
+        let dir = platform(seconds: 1.5)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // `script` gives islet a pseudo-terminal, as an operator's shell would.
+        let command = ([IsletProcess.binary, "apply", "--yes"] + arguments).joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        environment["TERM"] = "xterm"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains(try Regex(#"running n1: slow/first \d+\.\ds"#)), "\(text)")
+        #expect(text.contains("\r\u{1B}[2K"), "the status line is cleared before the next line")
+        #expect(!text.contains("n1: create slow/first ..."))
+
+        try FileManager.default.removeItem(atPath: dir + "/nodes/n1/first")
+        let piped = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(piped.stdout.contains("n1: repair slow/first ..."))
+        #expect(!piped.stdout.contains("running n1"))
+    }
 }

@@ -20,7 +20,7 @@ public final class ApplyProgress: @unchecked Sendable {
         if live {
             ticker = Task { [weak self] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
+                    try? await Task.sleep(for: .milliseconds(500))
                     self?.redraw()
                 }
             }
@@ -44,7 +44,7 @@ public final class ApplyProgress: @unchecked Sendable {
     func finished(_ change: PlannedChange, _ outcome: StepOutcome, _ duration: Duration) {
         lock.withLock {
             running[change.runsOn ?? change.node] = nil
-            let seconds = String(format: "%.1fs", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+            let seconds = Self.seconds(duration)
             let line: String
             switch outcome {
             case .succeeded(let note):
@@ -57,6 +57,10 @@ public final class ApplyProgress: @unchecked Sendable {
             emitLocked(line)
             redrawLocked()
         }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1fs", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 
     /// Clears the status line before the summary is printed.
@@ -83,7 +87,7 @@ public final class ApplyProgress: @unchecked Sendable {
         guard statusShown else { return }
         let now = ContinuousClock.now
         let parts = running.sorted { $0.key < $1.key }.map { node, entry in
-            "\(node): \(entry.step) \((now - entry.since).components.seconds)s"
+            "\(node): \(entry.step) \(Self.seconds(now - entry.since))"
         }
         write(style.dim("running " + parts.joined(separator: " | ")))
     }
