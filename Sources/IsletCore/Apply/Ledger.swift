@@ -20,7 +20,7 @@ actor Ledger {
     }
 
     /// Records a step as applied: fingerprint and public outputs in state, secret outputs in the secrets file.
-    func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String]) throws {
+    func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String]) async throws {
         guard let step = catalog.step(instance.step) else { return }
         masker.add(outputs.filter { step.isSecretOutput($0.key) }.map(\.value))
         if step.ephemeral {
@@ -38,15 +38,15 @@ actor Ledger {
         }
         state.setRecord(StepRecord(fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible),
                         node: connection, step: instance.step)
-        try commit()
+        try await commit()
     }
 
-    func forget(node: String, step: StepID) throws {
+    func forget(node: String, step: StepID) async throws {
         state.removeRecord(node: node, step: step)
         for output in catalog.step(step)?.outputs ?? [] where output.secret {
             try secrets.set(nil, for: SecretStore.outputKey(node: node, step, output.name))
         }
-        try commit()
+        try await commit()
     }
 
     /// The step's secret, generated and saved the first time it is needed.
@@ -65,8 +65,31 @@ actor Ledger {
         RecordedOutputs(state: state, secrets: secrets, catalog: catalog, extra: ephemeralOutputs)
     }
 
-    private func commit() throws {
-        state.serial += 1
-        try store.save(state)
+    /// Changes made so far, and how many of them the last finished write holds.
+    private var changes = 0
+    private var written = 0
+    private var writer: Task<Void, Error>?
+
+    /// Group commit: a change is on disk when `record` or `forget` returns, but the changes made while a
+    /// write is under way share the next write, instead of each rewriting the whole state in turn.
+    private func commit() async throws {
+        changes += 1
+        let mine = changes
+        while written < mine {
+            if let writer {
+                _ = try? await writer.value
+                continue
+            }
+            state.serial += 1
+            let snapshot = state, upTo = changes, store = self.store
+            // Runs on this actor: `written` and `writer` are settled before anyone awaiting it resumes.
+            let task = Task {
+                defer { self.writer = nil }
+                try await Task.detached { try store.save(snapshot) }.value
+                self.written = max(self.written, upTo)
+            }
+            writer = task
+            try await task.value
+        }
     }
 }

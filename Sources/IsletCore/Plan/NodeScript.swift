@@ -18,7 +18,8 @@ struct NodeScript {
             __emit() { printf '\\n%s %s\\n' "$__m" "$*"; }
             __file() {
               if [ -f "$3" ]; then
-                __emit H "$1" "$2" "$(sha256sum < "$3" | cut -c1-64)" "$(stat -c %a "$3")" "$(stat -c %U:%G "$3")"
+                __h=$(sha256sum < "$3"); __s=$(stat -c '%a %U:%G' "$3")
+                __emit H "$1" "$2" "${__h%% *}" "$__s"
               else
                 __emit H "$1" "$2" - - -
               fi
@@ -70,8 +71,11 @@ struct NodeScript {
     }
 
     mutating func reportOutputs(index: Int, includeLog: Bool) {
-        append("__emit O \(index) \"$(__b64 < \"$ISLET_OUTPUT\")\"")
-        if includeLog { append("__emit L \(index) \"$(tail -c 4096 \"$__t/log.\(index)\" 2>/dev/null | __b64)\"") }
+        // Most steps write no outputs and print nothing: report those without starting a process.
+        append("if [ -s \"$ISLET_OUTPUT\" ]; then __emit O \(index) \"$(__b64 < \"$ISLET_OUTPUT\")\"; else __emit O \(index); fi")
+        if includeLog {
+            append("if [ -s \"$__t/log.\(index)\" ]; then __emit L \(index) \"$(tail -c 4096 \"$__t/log.\(index)\" | __b64)\"; else __emit L \(index); fi")
+        }
     }
 }
 
