@@ -38,12 +38,7 @@ import Testing
     @Test func aSecondApplyFailsAtOnceNamingTheLockHolder() throws {
         let dir = platform(seconds: 3)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: IsletProcess.binary)
-        first.arguments = ["apply", "--yes"] + arguments
-        first.currentDirectoryURL = URL(fileURLWithPath: dir)
-        first.standardOutput = FileHandle.nullDevice
-        try first.run()
+        let first = try IsletProcess.start(["apply", "--yes"] + arguments, in: dir)
         // Wait until the first apply holds the lock (its holder line is written right after flock).
         var holder = ""
         for _ in 0..<100 where holder.isEmpty {
@@ -127,14 +122,8 @@ import Testing
     @Test func ctrlCLetsTheRunningStepFinishAndTheNextApplyResumes() throws {
         let dir = platform(seconds: 1.5)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: IsletProcess.binary)
-        process.arguments = ["apply", "--yes"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
         let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
+        let process = try IsletProcess.start(["apply", "--yes"] + arguments, in: dir, stderr: errors)
         // Interrupt while "first" runs (it sleeps 1.5 s); "second" must then never start.
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir + "/.islet/runs") { usleep(20_000) }
         usleep(500_000)

@@ -114,13 +114,7 @@ struct SSHTestbedTests {
     @Test func aKilledApplyResumesWithoutRepeatingRecordedSteps() throws {
         let dir = try workspace(settings: "  demo: {delay: 1}\n")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: IsletProcess.binary)
-        process.arguments = ["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks]
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try IsletProcess.start(["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks], in: dir)
         // Kill -9 once a few steps are recorded and others are still running.
         var serial = 0
         for _ in 0..<300 where serial < 4 {

@@ -22,6 +22,18 @@ struct IsletProcess {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/islet").path
     }
 
+    /// Starts islet in the background (stdout discarded), for tests that act while it runs.
+    static func start(_ arguments: [String], in directory: String, stderr: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs islet with `arguments` in `directory`, feeding `input` on stdin.
     @discardableResult
     static func run(_ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:])
