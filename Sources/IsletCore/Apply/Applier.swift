@@ -73,13 +73,12 @@ public struct Applier: Sendable {
         return ApplyResult(results: results, logDirectory: log.directory)
     }
 
-    /// A removal waits for the removals of the steps that depend on its step.
+    /// A removal waits for the removals of the steps that depend on its step. The catalog has no cycles,
+    /// so neither does this.
     func removalJobs(_ changes: [PlannedChange]) -> [Job] {
-        let order = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
-        return changes.enumerated().map { index, change in
+        changes.enumerated().map { index, change in
             let dependents = changes.indices.filter { other in
                 other != index && workspace.catalog.dependsTransitively(changes[other].step, on: change.step)
-                    && (order[changes[other].step] ?? 0) > (order[change.step] ?? 0)
             }
             return Job(change: change, executor: change.runsOn ?? change.node, dependencies: dependents)
         }

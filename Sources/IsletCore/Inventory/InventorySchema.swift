@@ -12,6 +12,9 @@ public struct InventorySchema: Sendable {
     }
 
     public func setting(_ key: String) -> SettingDeclaration? { settings.first { $0.key == key } }
+
+    /// Keys of the settings declared `secret: true`.
+    public var secretKeys: Set<String> { Set(settings.filter(\.secret).map(\.key)) }
 }
 
 /// A role a stack runs on, with how many nodes may hold it.

@@ -43,7 +43,7 @@ public struct StepResolver: Sendable {
     public init(placement: Placement, facts: [String: [String: String]]) {
         self.placement = placement
         self.facts = facts
-        secretSettings = Set(placement.catalog.schema.settings.filter(\.secret).map(\.key))
+        secretSettings = placement.catalog.schema.secretKeys
     }
 
     var inventory: Inventory { placement.inventory }

@@ -28,7 +28,7 @@ public struct Workspace: Sendable {
 
     /// Every known secret value: masked in every line islet prints or logs.
     public var secretValues: [String] {
-        let secretSettings = catalog.schema.settings.filter(\.secret).compactMap { inventory.settings[$0.key]?.environmentText }
+        let secretSettings = catalog.schema.secretKeys.compactMap { inventory.settings[$0]?.environmentText }
         return Array(secrets.values.values) + secretSettings
     }
 }
