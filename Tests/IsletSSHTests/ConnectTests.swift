@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct ConnectTests {
     @Test func closedPortFailsFast() async throws {
-        let port = try freeLoopbackPort()
+        let (holder, port) = try refusingLoopbackPort()
+        defer { close(holder) }
         let endpoint = SSHEndpoint(host: "127.0.0.1", port: port, user: "root", connectTimeout: .seconds(10))
         let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
         // "refused", not a timeout: the connect did not wait for the 10 s limit.

@@ -7,7 +7,8 @@ import Testing
     @Test func failedConnectsLeaveNoThread() async throws {
         let fixture = try await Fixture.start()
         let name = "leak-\(UUID().uuidString)"
-        let closedPort = try freeLoopbackPort()
+        let (holder, closedPort) = try refusingLoopbackPort()
+        defer { close(holder) }
         let stranger = try await makeKey(in: fixture.scratch, name: "id_stranger")
         var refused = fixture.endpoint()
         refused.port = closedPort

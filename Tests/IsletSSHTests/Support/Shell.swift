@@ -65,10 +65,21 @@ func freeLoopbackPort() throws -> Int {
     return port
 }
 
+/// A port on 127.0.0.1 that refuses connections for as long as the returned socket stays open: the
+/// socket holds the port bound without listening, so no other test's server can take it meanwhile.
+/// Close the socket when done.
+func refusingLoopbackPort() throws -> (fd: Int32, port: Int) {
+    try boundSocket(listening: nil)
+}
+
 /// A TCP socket listening on 127.0.0.1 at a kernel-chosen port. Nothing
 /// accepts on it: the kernel completes connections into the backlog and the
 /// peer then waits forever for a banner.
 func listeningSocket(backlog: Int32 = 16) throws -> (fd: Int32, port: Int) {
+    try boundSocket(listening: backlog)
+}
+
+private func boundSocket(listening backlog: Int32?) throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     var address = sockaddr_in()
@@ -79,7 +90,7 @@ func listeningSocket(backlog: Int32 = 16) throws -> (fd: Int32, port: Int) {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    guard bound == 0, listen(fd, backlog) == 0 else {
+    guard bound == 0, backlog.map({ listen(fd, $0) == 0 }) ?? true else {
         close(fd)
         throw POSIXError(.EADDRINUSE)
     }
