@@ -18,7 +18,9 @@ test: build lint
 	$(SWIFT) test
 	Tests/testbed/selftest
 
+# swift-format with the repository's .swift-format, then shellcheck over every script.
 lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 	shellcheck -S warning $$(find stacks -name '*.sh') Tests/testbed/testbed Tests/testbed/selftest scripts/install-dependencies
 
 # Brings up $(NODES) simulated nodes, applies the stacks to them over SSH, then shows that a second plan

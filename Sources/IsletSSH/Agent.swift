@@ -32,11 +32,14 @@ final class Agent {
         while true {
             var current: UnsafeMutablePointer<libssh2_agent_publickey>?
             guard libssh2_agent_get_identity(raw, &current, previous) == 0, let identity = current else { break }
-            let blob = identity.pointee.blob.map { [UInt8](UnsafeBufferPointer(start: $0, count: identity.pointee.blob_len)) } ?? []
-            result.append(Identity(
-                raw: identity,
-                comment: identity.pointee.comment.map { String(cString: $0) } ?? "",
-                keyType: Fingerprint.keyType(ofKeyBlob: blob) ?? "unknown"))
+            let blob =
+                identity.pointee.blob.map { [UInt8](UnsafeBufferPointer(start: $0, count: identity.pointee.blob_len)) }
+                ?? []
+            result.append(
+                Identity(
+                    raw: identity,
+                    comment: identity.pointee.comment.map { String(cString: $0) } ?? "",
+                    keyType: Fingerprint.keyType(ofKeyBlob: blob) ?? "unknown"))
             previous = identity
         }
         return result

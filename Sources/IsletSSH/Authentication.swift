@@ -24,7 +24,8 @@ struct Authentication {
         } else if libssh2_userauth_authenticated(session.raw) != 0 {
             return  // the server accepted "none"
         } else {
-            throw session.error(Int(session.lastErrorCode), operation: "asking which authentication methods are allowed")
+            throw session.error(
+                Int(session.lastErrorCode), operation: "asking which authentication methods are allowed")
         }
 
         var outcome = Outcome()
@@ -34,13 +35,15 @@ struct Authentication {
         }
         if let password = credentials.password, offered.contains("password") {
             outcome.tried.append("password")
-            let rc = libssh2_userauth_password_ex(session.raw, user, userLength,
-                                                  password, UInt32(password.utf8.count), nil)
+            let rc = libssh2_userauth_password_ex(
+                session.raw, user, userLength,
+                password, UInt32(password.utf8.count), nil)
             if rc == 0 { return }
             try rethrowIfConnectionBroke(Int(rc))
         }
-        throw SSHError.authenticationFailed(node: session.node, user: user, methodsTried: outcome.tried,
-                                            hint: hint(outcome, offered: offered))
+        throw SSHError.authenticationFailed(
+            node: session.node, user: user, methodsTried: outcome.tried,
+            hint: hint(outcome, offered: offered))
     }
 
     private func authenticateWithAgent(_ outcome: inout Outcome) throws -> Bool {
@@ -73,7 +76,8 @@ struct Authentication {
             // With a .pub file, libssh2 reports a missing passphrase as a
             // refusal rather than a file error; the key file tells the truth.
             if rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED
-                || (key?.isEncrypted == true && credentials.passphrase == nil) {
+                || (key?.isEncrypted == true && credentials.passphrase == nil)
+            {
                 outcome.unreadableKeys.append(path)
             } else if key?.isRSA == true {
                 outcome.refusedRSA = true
@@ -93,7 +97,8 @@ struct Authentication {
     private func hint(_ outcome: Outcome, offered: [String]) -> String? {
         var hints: [String] = []
         if outcome.refusedRSA {
-            hints.append("""
+            hints.append(
+                """
                 The server refused an RSA key: libssh2 1.10 can only sign with ssh-rsa (SHA-1), \
                 which OpenSSH 8.8 and later reject, and lacks rsa-sha2-256/512. \
                 Use an ed25519 key (ssh-keygen -t ed25519) instead.
@@ -101,9 +106,10 @@ struct Authentication {
         }
         for path in outcome.unreadableKeys {
             let encrypted = KeyFile.inspect(path: path)?.isEncrypted == true
-            hints.append(encrypted && credentials.passphrase == nil
-                ? "\(path) is encrypted: set ISLET_SSH_PASSPHRASE."
-                : "\(path) could not be used (wrong passphrase or unsupported format).")
+            hints.append(
+                encrypted && credentials.passphrase == nil
+                    ? "\(path) is encrypted: set ISLET_SSH_PASSPHRASE."
+                    : "\(path) could not be used (wrong passphrase or unsupported format).")
         }
         if outcome.tried.isEmpty {
             hints.append("No agent identity or identity file was found to offer.")

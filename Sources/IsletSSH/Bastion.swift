@@ -22,15 +22,17 @@ final class Tunnel {
 
     /// Opens the channel and the socketpair; returns the tunnel and the
     /// descriptor the node session is to use.
-    static func open(through session: Session, to host: String, port: Int, stop: WakeSignal) throws -> (Tunnel, OwnedFD) {
+    static func open(through session: Session, to host: String, port: Int, stop: WakeSignal) throws -> (Tunnel, OwnedFD)
+    {
         session.setBlocking(true)
         guard let raw = islet_channel_direct_tcpip(session.raw, host, Int32(port)) else {
             let rc = Int(session.lastErrorCode)
             if LibSSH2.isTimeout(rc) || LibSSH2.isConnectionLost(rc) {
                 throw session.error(rc, operation: "opening a tunnel to \(host) port \(port)")
             }
-            throw SSHError.connectFailed(node: session.node, address: host, port: port,
-                                         reason: "the bastion could not open a tunnel (AllowTcpForwarding?): \(session.lastError)")
+            throw SSHError.connectFailed(
+                node: session.node, address: host, port: port,
+                reason: "the bastion could not open a tunnel (AllowTcpForwarding?): \(session.lastError)")
         }
         let channel = Channel(session: session, raw: raw)
         var fds: [Int32] = [-1, -1]
@@ -64,10 +66,13 @@ final class Tunnel {
                     (try? session.finishingPartialSend { islet_channel_read(channel.raw, buffer, count) })
                         ?? Int(LIBSSH2_ERROR_TIMEOUT)
                 }
-                if n > 0 { progress = true }
-                else if n == 0 && libssh2_channel_eof(channel.raw) != 0 {
+                if n > 0 {
+                    progress = true
+                } else if n == 0 && libssh2_channel_eof(channel.raw) != 0 {
                     targetClosed = true
-                } else if n < 0 && n != Int(LIBSSH2_ERROR_EAGAIN) { return }
+                } else if n < 0 && n != Int(LIBSSH2_ERROR_EAGAIN) {
+                    return
+                }
             }
             if !toNode.isEmpty {
                 let n = toNode.drain { send(local.fd, $0, $1, Int32(MSG_NOSIGNAL)) }
@@ -81,9 +86,13 @@ final class Tunnel {
 
             if !nodeClosed && toTarget.hasSpace {
                 let n = toTarget.fill { recv(local.fd, $0, $1, 0) }
-                if n > 0 { progress = true }
-                else if n == 0 { nodeClosed = true }
-                else if errno != EAGAIN && errno != EINTR { return }
+                if n > 0 {
+                    progress = true
+                } else if n == 0 {
+                    nodeClosed = true
+                } else if errno != EAGAIN && errno != EINTR {
+                    return
+                }
             }
             if !toTarget.isEmpty {
                 let n = toTarget.drain { buffer, count in
@@ -103,8 +112,10 @@ final class Tunnel {
                 lastHeard = .now
                 continue
             }
-            if !wait(timeoutMs: min(1000, session.keepalive()), toNode: toNode, toTarget: toTarget,
-                     nodeOpen: !nodeClosed, lastHeard: &lastHeard) {
+            if !wait(
+                timeoutMs: min(1000, session.keepalive()), toNode: toNode, toTarget: toTarget,
+                nodeOpen: !nodeClosed, lastHeard: &lastHeard)
+            {
                 return
             }
             if ContinuousClock.now - lastHeard > session.operationTimeout { return }
@@ -112,8 +123,10 @@ final class Tunnel {
     }
 
     /// Polls the bastion socket, the local end and the stop signal; false when stopped.
-    private func wait(timeoutMs: Int32, toNode: ByteQueue, toTarget: ByteQueue, nodeOpen: Bool,
-                      lastHeard: inout ContinuousClock.Instant) -> Bool {
+    private func wait(
+        timeoutMs: Int32, toNode: ByteQueue, toTarget: ByteQueue, nodeOpen: Bool,
+        lastHeard: inout ContinuousClock.Instant
+    ) -> Bool {
         let session = channel.session
         var bastionEvents = Int16(POLLIN)
         if libssh2_session_block_directions(session.raw) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {

@@ -11,7 +11,10 @@ struct ByteQueue {
 
     /// Calls `read(pointer, capacity)`; keeps the bytes it reports.
     mutating func fill(_ read: (UnsafeMutablePointer<CChar>, Int) -> Int) -> Int {
-        if start == end { start = 0; end = 0 }
+        if start == end {
+            start = 0
+            end = 0
+        }
         let end = self.end
         let n = storage.withUnsafeMutableBytes { bytes -> Int in
             guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return 0 }
@@ -29,7 +32,10 @@ struct ByteQueue {
             return write(base + start, end - start)
         }
         if n > 0 { self.start += n }
-        if self.start == self.end { self.start = 0; self.end = 0 }
+        if self.start == self.end {
+            self.start = 0
+            self.end = 0
+        }
         return n
     }
 }

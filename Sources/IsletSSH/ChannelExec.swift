@@ -62,15 +62,20 @@ struct ChannelExec {
             if session.waitForSocket(timeoutMs: wait) {
                 lastHeard = .now
             } else if ContinuousClock.now - lastHeard > session.operationTimeout {
-                throw SSHError.timeout(node: session.node,
-                                       operation: "'\(command)': the server sent nothing, not even keepalive replies, for \(session.operationTimeout)")
+                throw SSHError.timeout(
+                    node: session.node,
+                    operation:
+                        "'\(command)': the server sent nothing, not even keepalive replies, for \(session.operationTimeout)"
+                )
             }
         }
     }
 
     /// Reads one stream until it would block; returns true at end of output.
-    private func drain(_ channel: Channel, stream: SSHOutputStream, into buffer: inout [UInt8],
-                       progress: inout Bool) throws -> Bool {
+    private func drain(
+        _ channel: Channel, stream: SSHOutputStream, into buffer: inout [UInt8],
+        progress: inout Bool
+    ) throws -> Bool {
         while true {
             let n = try buffer.withUnsafeMutableBytes { bytes -> Int in
                 let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
@@ -110,7 +115,8 @@ struct ChannelExec {
             // The command exited or closed its stdin without reading it all,
             // which is its business (`true` ignores input); its exit status tells.
             if try remoteClosed(channel) || n == Int(LIBSSH2_ERROR_CHANNEL_CLOSED)
-                || n == Int(LIBSSH2_ERROR_CHANNEL_EOF_SENT) {
+                || n == Int(LIBSSH2_ERROR_CHANNEL_EOF_SENT)
+            {
                 return true
             }
             throw session.error(n, operation: "writing stdin of '\(command)'")

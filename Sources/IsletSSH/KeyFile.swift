@@ -24,10 +24,9 @@ struct KeyFile {
         // a Proc-Type header or a PKCS#8 "ENCRYPTED PRIVATE KEY" block.
         let encrypted = text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY")
         let type: String? =
-            if text.contains("BEGIN RSA PRIVATE KEY") { "ssh-rsa" }
-            else if text.contains("BEGIN EC PRIVATE KEY") { "ecdsa" }
-            else if text.contains("BEGIN DSA PRIVATE KEY") { "ssh-dss" }
-            else { publicKeyType }
+            if text.contains("BEGIN RSA PRIVATE KEY") { "ssh-rsa" } else if text.contains("BEGIN EC PRIVATE KEY") {
+                "ecdsa"
+            } else if text.contains("BEGIN DSA PRIVATE KEY") { "ssh-dss" } else { publicKeyType }
         return KeyFile(keyType: type, isEncrypted: encrypted)
     }
 
@@ -43,10 +42,10 @@ struct KeyFile {
         guard bytes.starts(with: magic) else { return nil }
         var reader = SSHWireReader(Array(bytes.dropFirst(magic.count)))
         guard let cipher = reader.readString(),
-              reader.readString() != nil,  // kdf name
-              reader.readString() != nil,  // kdf options
-              let count = reader.readUInt32(), count >= 1,
-              let publicKey = reader.readString()
+            reader.readString() != nil,  // kdf name
+            reader.readString() != nil,  // kdf options
+            let count = reader.readUInt32(), count >= 1,
+            let publicKey = reader.readString()
         else { return nil }
         return KeyFile(
             keyType: Fingerprint.keyType(ofKeyBlob: publicKey),

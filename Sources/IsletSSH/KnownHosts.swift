@@ -37,8 +37,9 @@ struct KnownHosts {
     func verify(_ key: HostKey, host: String, port: Int) throws {
         let hostPort = port == 22 ? host : "[\(host)]:\(port)"
         guard let bits = key.knownHostBits else {
-            throw SSHError.handshakeFailed(node: session.node, address: host, port: port,
-                                           reason: "unsupported host key type \(key.typeName)")
+            throw SSHError.handshakeFailed(
+                node: session.node, address: host, port: port,
+                reason: "unsupported host key type \(key.typeName)")
         }
         var changed: (expected: String, file: String)?
         for file in policy.knownHostsFiles.map(expandTilde) {
@@ -49,13 +50,15 @@ struct KnownHosts {
             }
         }
         if let changed {
-            throw SSHError.hostKeyChanged(node: session.node, hostPort: hostPort,
-                                          expectedFingerprint: changed.expected,
-                                          offeredFingerprint: key.fingerprint, knownHostsFile: changed.file)
+            throw SSHError.hostKeyChanged(
+                node: session.node, hostPort: hostPort,
+                expectedFingerprint: changed.expected,
+                offeredFingerprint: key.fingerprint, knownHostsFile: changed.file)
         }
         guard policy.acceptNew else {
-            throw SSHError.hostKeyUnknown(node: session.node, hostPort: hostPort,
-                                          keyType: key.typeName, fingerprint: key.fingerprint)
+            throw SSHError.hostKeyUnknown(
+                node: session.node, hostPort: hostPort,
+                keyType: key.typeName, fingerprint: key.fingerprint)
         }
         try record("\(hostPort) \(key.typeName) \(key.base64)\n")
     }
@@ -69,7 +72,7 @@ struct KnownHosts {
     /// One collection per file, so a mismatch can name the file to fix.
     private func check(_ key: HostKey, bits: Int32, host: String, port: Int, file: String) -> Check {
         guard let data = FileManager.default.contents(atPath: file),
-              let hosts = libssh2_knownhost_init(session.raw)
+            let hosts = libssh2_knownhost_init(session.raw)
         else { return .notFound }
         defer { libssh2_knownhost_free(hosts) }
 
@@ -77,7 +80,7 @@ struct KnownHosts {
         // the first line it cannot parse (an unknown key type, a marker).
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let first = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
-                  first != UInt8(ascii: "#"), first != UInt8(ascii: "@")
+                first != UInt8(ascii: "#"), first != UInt8(ascii: "@")
             else { continue }
             // readline expects fgets-style input: it looks at the byte after
             // the line for a newline, so give it one and a terminating NUL.
@@ -91,9 +94,10 @@ struct KnownHosts {
         var entry: UnsafeMutablePointer<libssh2_knownhost>?
         let typeMask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bits
         let rc = key.blob.withUnsafeBytes { blob in
-            libssh2_knownhost_checkp(hosts, host, Int32(port),
-                                     blob.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                     blob.count, typeMask, &entry)
+            libssh2_knownhost_checkp(
+                hosts, host, Int32(port),
+                blob.baseAddress?.assumingMemoryBound(to: CChar.self),
+                blob.count, typeMask, &entry)
         }
         switch rc {
         case LIBSSH2_KNOWNHOST_CHECK_MATCH:
@@ -126,8 +130,9 @@ struct KnownHosts {
             } catch let error as SSHError {
                 throw error
             } catch {
-                throw SSHError.localFileFailed(node: session.node, path: path,
-                                               reason: "cannot record host key: \(error.localizedDescription)")
+                throw SSHError.localFileFailed(
+                    node: session.node, path: path,
+                    reason: "cannot record host key: \(error.localizedDescription)")
             }
         }
     }
@@ -135,15 +140,17 @@ struct KnownHosts {
     private func append(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SSHError.localFileFailed(node: session.node, path: path,
-                                           reason: "cannot record host key: \(errnoDescription())")
+            throw SSHError.localFileFailed(
+                node: session.node, path: path,
+                reason: "cannot record host key: \(errnoDescription())")
         }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
-            throw SSHError.localFileFailed(node: session.node, path: path,
-                                           reason: "cannot record host key: \(errnoDescription())")
+            throw SSHError.localFileFailed(
+                node: session.node, path: path,
+                reason: "cannot record host key: \(errnoDescription())")
         }
     }
 }

@@ -19,8 +19,9 @@ final class SFTPClient {
             if LibSSH2.isTimeout(rc) || LibSSH2.isConnectionLost(rc) {
                 throw session.error(rc, operation: "starting SFTP")
             }
-            throw SSHError.sftpFailed(node: session.node, operation: "start", path: "-",
-                                      message: "\(session.lastError) (is the sftp subsystem enabled in sshd_config?)")
+            throw SSHError.sftpFailed(
+                node: session.node, operation: "start", path: "-",
+                message: "\(session.lastError) (is the sftp subsystem enabled in sshd_config?)")
         }
         return SFTPClient(session: session, raw: raw)
     }
@@ -40,8 +41,9 @@ final class SFTPClient {
             return .sftpFailed(node: session.node, operation: operation, path: path, message: session.lastError)
         }
         let status = libssh2_sftp_last_error(raw)
-        return .sftpFailed(node: session.node, operation: operation, path: path,
-                           message: Self.statusName(status))
+        return .sftpFailed(
+            node: session.node, operation: operation, path: path,
+            message: Self.statusName(status))
     }
 
     var lastStatus: UInt { libssh2_sftp_last_error(raw) }

@@ -8,8 +8,9 @@ extension SFTPClient {
         if rc == 0 { return }
         let failure = error(Int(rc), operation: "mkdir", path: path)
         if let existing = stat(path),
-           existing.flags & UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS) != 0,
-           existing.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR) {
+            existing.flags & UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS) != 0,
+            existing.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR)
+        {
             return
         }
         throw failure

@@ -80,8 +80,9 @@ struct SFTPUpload {
             onOutput: { _, bytes in collector.append(bytes) }
         ).run()
         guard status.succeeded else {
-            throw SSHError.sftpFailed(node: sftp.session.node, operation: "rename \(from) to", path: to,
-                                      message: "mv failed: \(collector.text)")
+            throw SSHError.sftpFailed(
+                node: sftp.session.node, operation: "rename \(from) to", path: to,
+                message: "mv failed: \(collector.text)")
         }
     }
 }

@@ -51,8 +51,9 @@ public final class SSHConnection: Sendable {
         hostKeys: SSHHostKeyPolicy,
         credentials: SSHCredentials
     ) async throws -> SSHConnection {
-        try await connect(name: name, to: endpoint, hostKeys: hostKeys, credentials: credentials,
-                          socketSendBuffer: nil)
+        try await connect(
+            name: name, to: endpoint, hostKeys: hostKeys, credentials: credentials,
+            socketSendBuffer: nil)
     }
 
     /// `connect` with socket tuning that only tests use.
@@ -185,10 +186,12 @@ public final class SSHConnection: Sendable {
     /// Disconnects, frees the session and joins its thread (and the
     /// bastion's). Queued operations finish first. Safe to call twice.
     public func close() async {
-        guard closed.withLock({ wasClosed in
-            defer { wasClosed = true }
-            return !wasClosed
-        }) else { return }
+        guard
+            closed.withLock({ wasClosed in
+                defer { wasClosed = true }
+                return !wasClosed
+            })
+        else { return }
         await thread.shutdown()
         await Self.stop(bastion)
     }

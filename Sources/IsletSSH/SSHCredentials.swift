@@ -32,7 +32,8 @@ public struct SSHCredentials: Sendable {
     ) -> SSHCredentials {
         var passphrase = environment["ISLET_SSH_PASSPHRASE"]
         if passphrase == nil, isatty(STDIN_FILENO) == 1,
-           let encrypted = identityFiles.first(where: { KeyFile.inspect(path: $0)?.isEncrypted == true }) {
+            let encrypted = identityFiles.first(where: { KeyFile.inspect(path: $0)?.isEncrypted == true })
+        {
             passphrase = promptPassphrase(for: encrypted)
         }
         return SSHCredentials(

@@ -8,7 +8,8 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Equatable {
     /// No known_hosts file has a key for this host; it may be accepted with `--accept-new-host-keys`.
     case hostKeyUnknown(node: String, hostPort: String, keyType: String, fingerprint: String)
     /// A known_hosts entry for this host holds a different key. Never accepted automatically.
-    case hostKeyChanged(node: String, hostPort: String, expectedFingerprint: String, offeredFingerprint: String, knownHostsFile: String)
+    case hostKeyChanged(
+        node: String, hostPort: String, expectedFingerprint: String, offeredFingerprint: String, knownHostsFile: String)
     /// Every authentication method was refused; `hint` explains a likely cause.
     case authenticationFailed(node: String, user: String, methodsTried: [String], hint: String?)
     /// The server did not answer within the configured time.
@@ -28,10 +29,10 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Equatable {
     public var node: String {
         switch self {
         case .connectFailed(let node, _, _, _), .handshakeFailed(let node, _, _, _),
-             .hostKeyUnknown(let node, _, _, _), .hostKeyChanged(let node, _, _, _, _),
-             .authenticationFailed(let node, _, _, _), .timeout(let node, _),
-             .connectionLost(let node, _), .channelFailed(let node, _, _),
-             .sftpFailed(let node, _, _, _), .localFileFailed(let node, _, _), .closed(let node):
+            .hostKeyUnknown(let node, _, _, _), .hostKeyChanged(let node, _, _, _, _),
+            .authenticationFailed(let node, _, _, _), .timeout(let node, _),
+            .connectionLost(let node, _), .channelFailed(let node, _, _),
+            .sftpFailed(let node, _, _, _), .localFileFailed(let node, _, _), .closed(let node):
             return node
         }
     }

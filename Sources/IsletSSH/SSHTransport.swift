@@ -10,8 +10,10 @@ public struct SSHTransport: Transport {
     /// Longest a node may stay silent during one operation before the connection counts as dead.
     public var operationTimeout: Duration
 
-    public init(hostKeys: SSHHostKeyPolicy, credentials: SSHCredentials, becomePassword: String? = nil,
-                operationTimeout: Duration = .seconds(60)) {
+    public init(
+        hostKeys: SSHHostKeyPolicy, credentials: SSHCredentials, becomePassword: String? = nil,
+        operationTimeout: Duration = .seconds(60)
+    ) {
         self.hostKeys = hostKeys
         self.credentials = credentials
         self.becomePassword = becomePassword
@@ -20,21 +22,25 @@ public struct SSHTransport: Transport {
 
     /// Host keys from `~/.ssh/known_hosts` and islet's own file; new keys are recorded in islet's file.
     public static func hostKeyPolicy(isletKnownHosts: String, acceptNew: Bool) -> SSHHostKeyPolicy {
-        SSHHostKeyPolicy(knownHostsFiles: [userHomeDirectory() + "/.ssh/known_hosts", isletKnownHosts],
-                         recordFile: isletKnownHosts, acceptNew: acceptNew)
+        SSHHostKeyPolicy(
+            knownHostsFiles: [userHomeDirectory() + "/.ssh/known_hosts", isletKnownHosts],
+            recordFile: isletKnownHosts, acceptNew: acceptNew)
     }
 
     public func connect(to node: NodeAddress) async throws -> any NodeSession {
         let identityFiles = node.ssh.identityFile.map { [$0] } ?? Self.defaultIdentityFiles
         let bastion = node.ssh.bastion.map {
-            SSHBastion(host: $0.host, port: $0.port, user: $0.user,
-                       identityFiles: $0.identityFile.map { [$0] } ?? identityFiles)
+            SSHBastion(
+                host: $0.host, port: $0.port, user: $0.user,
+                identityFiles: $0.identityFile.map { [$0] } ?? identityFiles)
         }
-        let endpoint = SSHEndpoint(host: node.address, port: node.ssh.port, user: node.ssh.user,
-                                   identityFiles: identityFiles, connectTimeout: .seconds(node.ssh.connectTimeout),
-                                   operationTimeout: operationTimeout, bastion: bastion)
-        let connection = try await SSHConnection.connect(name: node.name, to: endpoint, hostKeys: hostKeys,
-                                                         credentials: credentials)
+        let endpoint = SSHEndpoint(
+            host: node.address, port: node.ssh.port, user: node.ssh.user,
+            identityFiles: identityFiles, connectTimeout: .seconds(node.ssh.connectTimeout),
+            operationTimeout: operationTimeout, bastion: bastion)
+        let connection = try await SSHConnection.connect(
+            name: node.name, to: endpoint, hostKeys: hostKeys,
+            credentials: credentials)
         var command = "sh -s"
         var passwordLine: [UInt8] = []
         if node.ssh.become == .sudo {
@@ -48,8 +54,9 @@ public struct SSHTransport: Transport {
                 }
             }
         }
-        return SSHNodeSession(connection: connection, command: command, passwordLine: passwordLine,
-                              user: node.ssh.user, address: "\(node.address):\(node.ssh.port)")
+        return SSHNodeSession(
+            connection: connection, command: command, passwordLine: passwordLine,
+            user: node.ssh.user, address: "\(node.address):\(node.ssh.port)")
     }
 
     /// What OpenSSH tries when no identity file is configured and libssh2 can read.

@@ -14,7 +14,10 @@ final class Session {
     /// Algorithms offered; libssh2 1.10 lacks strict KEX, so only CTR ciphers
     /// with non-EtM MACs are safe against Terrapin-style prefix truncation.
     private static let preferences: [(Int32, String)] = [
-        (LIBSSH2_METHOD_KEX, "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group16-sha512"),
+        (
+            LIBSSH2_METHOD_KEX,
+            "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group16-sha512"
+        ),
         (LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"),
         (LIBSSH2_METHOD_CRYPT_CS, "aes256-ctr,aes192-ctr,aes128-ctr"),
         (LIBSSH2_METHOD_CRYPT_SC, "aes256-ctr,aes192-ctr,aes128-ctr"),
@@ -50,8 +53,9 @@ final class Session {
         for (method, list) in Self.preferences {
             let rc = libssh2_session_method_pref(raw, method, list)
             guard rc == 0 else {
-                throw SSHError.handshakeFailed(node: node, address: address, port: port,
-                                               reason: "cannot restrict algorithms: \(lastError)")
+                throw SSHError.handshakeFailed(
+                    node: node, address: address, port: port,
+                    reason: "cannot restrict algorithms: \(lastError)")
             }
         }
         libssh2_session_set_blocking(raw, 1)
@@ -59,7 +63,9 @@ final class Session {
         let rc = libssh2_session_handshake(raw, socket.fd)
         guard rc == 0 else {
             if LibSSH2.isTimeout(Int(rc)) {
-                throw SSHError.timeout(node: node, operation: "no SSH handshake from \(address) port \(port) within \(timeout) (is it an SSH server?)")
+                throw SSHError.timeout(
+                    node: node,
+                    operation: "no SSH handshake from \(address) port \(port) within \(timeout) (is it an SSH server?)")
             }
             throw SSHError.handshakeFailed(node: node, address: address, port: port, reason: lastError)
         }
@@ -138,7 +144,8 @@ final class Session {
         while rc == Int(LIBSSH2_ERROR_EAGAIN) && hasPartialSend {
             let revents = pollOne(socket.fd, events: Int16(POLLOUT), timeoutMs: operationTimeout.milliseconds)
             if revents == 0 {
-                throw SSHError.timeout(node: node, operation: "sending to the server (socket blocked for \(operationTimeout))")
+                throw SSHError.timeout(
+                    node: node, operation: "sending to the server (socket blocked for \(operationTimeout))")
             }
             rc = call()
         }

@@ -28,12 +28,14 @@ final class SessionThread: @unchecked Sendable {
         var thread = pthread_t()
         // The thread holds a reference to self until it exits.
         let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            let owner = Unmanaged<SessionThread>.fromOpaque(context).takeRetainedValue()
-            owner.main()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { context in
+                guard let context else { return nil }
+                let owner = Unmanaged<SessionThread>.fromOpaque(context).takeRetainedValue()
+                owner.main()
+                return nil
+            }, context)
         guard rc == 0 else {
             Unmanaged<SessionThread>.fromOpaque(context).release()
             throw SSHError.connectionLost(node: node, reason: "cannot start a session thread: \(errnoDescription(rc))")

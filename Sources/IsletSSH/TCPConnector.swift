@@ -10,8 +10,9 @@ enum TCPConnector {
         var resolved: UnsafeMutablePointer<addrinfo>?
         let gai = getaddrinfo(host, String(port), &hints, &resolved)
         guard gai == 0, let first = resolved else {
-            throw SSHError.connectFailed(node: node, address: host, port: port,
-                                         reason: "cannot resolve: \(String(cString: gai_strerror(gai)))")
+            throw SSHError.connectFailed(
+                node: node, address: host, port: port,
+                reason: "cannot resolve: \(String(cString: gai_strerror(gai)))")
         }
         defer { freeaddrinfo(first) }
 

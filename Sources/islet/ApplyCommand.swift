@@ -7,7 +7,9 @@ struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Make the nodes match the inventory: plan, confirm, run the steps, record state.",
-        discussion: "Given a saved PLAN, applies exactly that plan, or refuses it if the state, inventory or stacks moved since.")
+        discussion:
+            "Given a saved PLAN, applies exactly that plan, or refuses it if the state, inventory or stacks moved since."
+    )
 
     @OptionGroup var options: WorkspaceOptions
     @OptionGroup var selection: SelectionOptions
@@ -90,11 +92,13 @@ func watchInterrupts(_ interruption: Interruption) -> DispatchSourceSignal {
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     source.setEventHandler {
         if interruption.isRequested {
-            FileHandle.standardError.write(Data("\nAborted. Steps that were running are not recorded; the next apply resumes.\n".utf8))
+            FileHandle.standardError.write(
+                Data("\nAborted. Steps that were running are not recorded; the next apply resumes.\n".utf8))
             exit(130)
         }
         interruption.request()
-        FileHandle.standardError.write(Data("\nInterrupted: no new steps start; waiting for running ones (Ctrl-C again aborts).\n".utf8))
+        FileHandle.standardError.write(
+            Data("\nInterrupted: no new steps start; waiting for running ones (Ctrl-C again aborts).\n".utf8))
     }
     source.resume()
     return source

@@ -24,6 +24,6 @@ struct OutputCommand: ParsableCommand {
         if lines.isEmpty && name != nil {
             throw fail(ValidationError("no recorded output named \(name!)"))
         }
-        lines.forEach { say($0) }
+        for line in lines { say(line) }
     }
 }

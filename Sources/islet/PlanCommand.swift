@@ -48,7 +48,8 @@ struct SelectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Plan only this node's steps.", valueName: "NODE"))
     var target: String?
 
-    @Option(help: ArgumentHelp("Run this step again even if nothing changed (repeatable).", valueName: "NODE/STACK/STEP"))
+    @Option(
+        help: ArgumentHelp("Run this step again even if nothing changed (repeatable).", valueName: "NODE/STACK/STEP"))
     var replace: [String] = []
 
     @Option(help: "How many nodes to work on at once.")
@@ -64,7 +65,8 @@ struct SelectionOptions: ParsableArguments {
             guard parts.count == 2, let step = StepID(parts[1], defaultStack: nil),
                 workspace.placement.instances.contains(StepInstance(step: step, node: parts[0]))
             else {
-                throw ValidationError("--replace \(text): expected NODE/STACK/STEP naming a step that runs on that node")
+                throw ValidationError(
+                    "--replace \(text): expected NODE/STACK/STEP naming a step that runs on that node")
             }
             instances.insert(StepInstance(step: step, node: parts[0]))
         }

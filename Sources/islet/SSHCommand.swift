@@ -29,7 +29,9 @@ struct SSHCommand: AsyncParsableCommand {
             } else if let recorded = workspace.state?.nodes[node]?.connection {
                 address = recorded
             } else {
-                throw ValidationError("no node named \(node) in \(options.inventory) or in the state; expected one of \(workspace.inventory.nodes.map(\.name).joined(separator: ", "))")
+                throw ValidationError(
+                    "no node named \(node) in \(options.inventory) or in the state; expected one of \(workspace.inventory.nodes.map(\.name).joined(separator: ", "))"
+                )
             }
         } catch {
             throw fail(error)

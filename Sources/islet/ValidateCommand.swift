@@ -10,7 +10,9 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let workspace = try options.loadWorkspace()
-            say("\(options.inventory): valid: \(workspace.inventory.nodes.count) nodes, \(workspace.catalog.stacks.count) stacks, \(workspace.catalog.steps.count) steps.")
+            say(
+                "\(options.inventory): valid: \(workspace.inventory.nodes.count) nodes, \(workspace.catalog.stacks.count) stacks, \(workspace.catalog.steps.count) steps."
+            )
         } catch {
             throw fail(error)
         }

@@ -14,12 +14,14 @@ struct WorkspaceOptions: ParsableArguments {
     @Option(help: "The state file (default: .islet/state.json beside the inventory).")
     var state: String?
 
-    @Option(help: ArgumentHelp(
-        "Run against local folders instead of SSH: node N is DIR/N, seen by scripts as $ISLET_ROOT. For trying stacks.",
-        valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Run against local folders instead of SSH: node N is DIR/N, seen by scripts as $ISLET_ROOT. For trying stacks.",
+            valueName: "DIR"))
     var local: String?
 
-    @Flag(help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
+    @Flag(
+        help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
     var acceptNewHostKeys = false
 
     var stacksDirectory: String {
@@ -39,8 +41,10 @@ struct WorkspaceOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let identityFiles = workspace.inventory.nodes.compactMap(\.ssh.identityFile)
         return SSHTransport(
-            hostKeys: SSHTransport.hostKeyPolicy(isletKnownHosts: workspace.store.knownHostsPath, acceptNew: acceptNewHostKeys),
-            credentials: SSHCredentials.fromEnvironment(environment, promptingForPassphraseOf: Array(Set(identityFiles))),
+            hostKeys: SSHTransport.hostKeyPolicy(
+                isletKnownHosts: workspace.store.knownHostsPath, acceptNew: acceptNewHostKeys),
+            credentials: SSHCredentials.fromEnvironment(
+                environment, promptingForPassphraseOf: Array(Set(identityFiles))),
             becomePassword: environment["ISLET_BECOME_PASSWORD"])
     }
 }

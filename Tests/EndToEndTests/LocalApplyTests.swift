@@ -61,11 +61,14 @@ import Testing
         #expect(seeded.status == 0)
         try FileManager.default.removeItem(atPath: dir + "/nodes/n1/second")
         let before = try String(contentsOfFile: dir + "/.islet/state.json", encoding: .utf8)
-        let crashed = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir,
-                                           environment: ["ISLET_FAULT_INJECTION": "kill-before-rename"])
+        let crashed = try IsletProcess.run(
+            ["apply", "--yes"] + arguments, in: dir,
+            environment: ["ISLET_FAULT_INJECTION": "kill-before-rename"])
         #expect(crashed.status == 9, "the process should have been killed by SIGKILL")
         #expect(try String(contentsOfFile: dir + "/.islet/state.json", encoding: .utf8) == before)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter {
+            $0.contains(".tmp-")
+        }
         #expect(leftovers.count == 1, "the killed writer leaves its temporary file")
         let resumed = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
         #expect(resumed.status == 0)
@@ -100,7 +103,9 @@ import Testing
         #expect(applied.status == 0, "\(applied.output)")
         let again = try IsletProcess.run(["apply", "plan.json"] + arguments, in: dir)
         #expect(again.status == 1)
-        #expect(again.stderr.contains("the saved plan is stale: ") && again.stderr.contains("the state moved from serial 0 to 2"))
+        #expect(
+            again.stderr.contains("the saved plan is stale: ")
+                && again.stderr.contains("the state moved from serial 0 to 2"))
         let none = try IsletProcess.run(["plan", "--detailed-exitcode"] + arguments, in: dir)
         #expect(none.status == 0)
         #expect(none.stdout.contains("No changes."))

@@ -14,7 +14,8 @@ struct SSHTestbedTests {
         try Testbed.inventory(nodes: count, to: dir + "/inventory.yaml")
         var text = try String(contentsOfFile: dir + "/inventory.yaml", encoding: .utf8)
         if let connectTimeout {
-            text = text.replacingOccurrences(of: "  become: sudo\n", with: "  become: sudo\n  connectTimeout: \(connectTimeout)\n")
+            text = text.replacingOccurrences(
+                of: "  become: sudo\n", with: "  become: sudo\n  connectTimeout: \(connectTimeout)\n")
         }
         if !settings.isEmpty { text += "settings:\n" + settings }
         try text.write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
@@ -24,8 +25,9 @@ struct SSHTestbedTests {
     func islet(_ arguments: [String], in dir: String, input: String = "", environment: [String: String] = [:]) throws
         -> IsletProcess.Result
     {
-        try IsletProcess.run(arguments + ["-i", "inventory.yaml", "--stacks", Self.stacks], in: dir, input: input,
-                             environment: environment)
+        try IsletProcess.run(
+            arguments + ["-i", "inventory.yaml", "--stacks", Self.stacks], in: dir, input: input,
+            environment: environment)
     }
 
     func planJSON(_ dir: String) throws -> [[String: Any]] {
@@ -46,18 +48,21 @@ struct SSHTestbedTests {
         #expect(applied.stdout.contains("Apply complete: 13 created."))
         for node in 1...3 {
             let config = try Testbed.exec(node, "cat /etc/demo/app.conf; stat -c '%a %U:%G' /etc/demo/app.conf")
-            #expect(config == """
-                # demo config for node\(node)
-                node = node\(node)
-                address = \(Testbed.network).\(node)
-                hostname = node\(node)
-                greeting = hi there
-                640 root:root
+            #expect(
+                config == """
+                    # demo config for node\(node)
+                    node = node\(node)
+                    address = \(Testbed.network).\(node)
+                    hostname = node\(node)
+                    greeting = hi there
+                    640 root:root
 
-                """)
+                    """)
             #expect(try Testbed.exec(node, "cat /etc/demo/settings.ini") == "demo_enabled=yes\n")
         }
-        #expect(try Testbed.exec(1, "cat /etc/demo/census") == (try Testbed.exec(1, "cat /etc/machine-id")).trimmingCharacters(in: .newlines))
+        #expect(
+            try Testbed.exec(1, "cat /etc/demo/census")
+                == (try Testbed.exec(1, "cat /etc/machine-id")).trimmingCharacters(in: .newlines))
         let plan = try islet(["plan", "--detailed-exitcode"], in: dir)
         #expect(plan.status == 0, "\(plan.output)")
         #expect(plan.stdout.contains("No changes."))
@@ -81,8 +86,11 @@ struct SSHTestbedTests {
         #expect(try islet(["apply", "--yes"], in: dir).status == 0)
         try Testbed.up(4)
         try Testbed.inventory(nodes: 4, to: dir + "/inventory.yaml")
-        #expect(try actions(dir) == ["node4 demo/directories create", "node4 demo/config create",
-                                     "node4 demo/config-line create", "node4 demo/secret create"])
+        #expect(
+            try actions(dir) == [
+                "node4 demo/directories create", "node4 demo/config create",
+                "node4 demo/config-line create", "node4 demo/secret create",
+            ])
         #expect(try islet(["apply", "--yes"], in: dir).status == 0)
         #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
     }
@@ -99,8 +107,11 @@ struct SSHTestbedTests {
         try FileManager.default.copyItem(atPath: smaller + "/inventory.yaml", toPath: dir + "/inventory.yaml")
         let plan = try islet(["plan"], in: dir)
         #expect(plan.stdout.contains("Removals (run first):"))
-        #expect(try actions(dir) == ["node3 demo/secret remove", "node3 demo/config-line remove",
-                                     "node3 demo/config remove", "node3 demo/directories remove"])
+        #expect(
+            try actions(dir) == [
+                "node3 demo/secret remove", "node3 demo/config-line remove",
+                "node3 demo/config remove", "node3 demo/directories remove",
+            ])
         let declined = try islet(["apply"], in: dir, input: "no\n")
         #expect(declined.status == 1)
         #expect(try Testbed.exec(3, "test -f /etc/demo/password && echo present") == "present\n")
@@ -114,7 +125,8 @@ struct SSHTestbedTests {
     @Test func aKilledApplyResumesWithoutRepeatingRecordedSteps() throws {
         let dir = try workspace(settings: "  demo: {delay: 1}\n")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let process = try IsletProcess.start(["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks], in: dir)
+        let process = try IsletProcess.start(
+            ["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks], in: dir)
         // Kill -9 once a few steps are recorded and others are still running.
         var serial = 0
         for _ in 0..<300 where serial < 4 {
@@ -125,9 +137,13 @@ struct SSHTestbedTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json"))) as? [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json")))
+            as? [String: Any]
         let nodes = state?["nodes"] as? [String: [String: Any]] ?? [:]
-        let recorded = nodes.flatMap { node, record in ((record["steps"] as? [String: Any]) ?? [:]).keys.map { "\(node) \($0)" } }
+        let recorded = nodes.flatMap { node, record in
+            ((record["steps"] as? [String: Any]) ?? [:]).keys.map { "\(node) \($0)" }
+        }
         #expect(recorded.count >= 4)
         // Let scripts orphaned by the kill finish (sshd does not stop a script whose client vanished).
         sleep(3)
@@ -224,8 +240,11 @@ struct SSHTestbedTests {
         let report = try islet(["ssh", "node2"], in: dir)
         #expect(report.status == 0, "\(report.output)")
         #expect(report.stdout.hasPrefix("node2: connected, ops@\(Testbed.network).2:22, host key SHA256:"))
-        let command = try IsletProcess.run(["ssh", "node3", "-i", "inventory.yaml", "--stacks", Self.stacks, "--",
-                                            "id -u; hostname; exit 7"], in: dir)
+        let command = try IsletProcess.run(
+            [
+                "ssh", "node3", "-i", "inventory.yaml", "--stacks", Self.stacks, "--",
+                "id -u; hostname; exit 7",
+            ], in: dir)
         #expect(command.stdout == "0\nnode3\n")
         #expect(command.status == 7)
         let unknown = try islet(["ssh", "node9"], in: dir)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletSSH
 
 @Suite struct BastionTests {
@@ -22,8 +23,9 @@ import Testing
 
         var endpoint: SSHEndpoint {
             var endpoint = node.endpoint()
-            endpoint.bastion = SSHBastion(host: "127.0.0.1", port: bastion.port, user: "root",
-                                          identityFiles: [node.clientKey])
+            endpoint.bastion = SSHBastion(
+                host: "127.0.0.1", port: bastion.port, user: "root",
+                identityFiles: [node.clientKey])
             return endpoint
         }
     }

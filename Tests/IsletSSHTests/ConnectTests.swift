@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletSSH
 
 @Suite struct ConnectTests {
@@ -10,10 +11,13 @@ import Testing
         let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
         // "refused", not a timeout: the connect did not wait for the 10 s limit.
         await #expect {
-            _ = try await SSHConnection.connect(name: "closed", to: endpoint, hostKeys: policy,
-                                                credentials: Fixture.noAgent)
+            _ = try await SSHConnection.connect(
+                name: "closed", to: endpoint, hostKeys: policy,
+                credentials: Fixture.noAgent)
         } throws: { error in
-            guard case SSHError.connectFailed(let node, let address, let errorPort, let reason) = error else { return false }
+            guard case SSHError.connectFailed(let node, let address, let errorPort, let reason) = error else {
+                return false
+            }
             return node == "closed" && address == "127.0.0.1" && errorPort == port && reason.contains("refused")
         }
     }
@@ -27,8 +31,9 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         await #expect {
-            _ = try await SSHConnection.connect(name: "silent", to: endpoint, hostKeys: policy,
-                                                credentials: Fixture.noAgent)
+            _ = try await SSHConnection.connect(
+                name: "silent", to: endpoint, hostKeys: policy,
+                credentials: Fixture.noAgent)
         } throws: { error in
             guard case SSHError.timeout(let node, let operation) = error else { return false }
             return node == "silent" && operation.contains("127.0.0.1 port \(port)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletSSH
 
 @Suite struct ExecTests {
@@ -144,7 +145,7 @@ import Testing
         let start = clock.now
         let task = Task { try await connection.run("sleep 2; echo late") }
         try await Task.sleep(for: .milliseconds(300))
-        frozen.forEach { kill($0, SIGSTOP) }
+        for pid in frozen { kill(pid, SIGSTOP) }
         await #expect {
             _ = try await task.value
         } throws: { error in
@@ -152,7 +153,7 @@ import Testing
             return node == "test-node"
         }
         #expect(clock.now - start < .seconds(60), "a hang, not a timeout (the bound is loose: this machine is shared)")
-        frozen.forEach { kill($0, SIGCONT) }
+        for pid in frozen { kill(pid, SIGCONT) }
         await connection.close()
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletSSH
 
 @Suite struct HostKeyTests {
@@ -25,8 +26,9 @@ import Testing
         let record = fixture.scratch + "/state/sub/known_hosts"
         let missing = fixture.scratch + "/missing_known_hosts"
         let accepting = SSHHostKeyPolicy(knownHostsFiles: [missing, record], recordFile: record, acceptNew: true)
-        let first = try await SSHConnection.connect(name: "n", to: fixture.endpoint(), hostKeys: accepting,
-                                                    credentials: Fixture.noAgent)
+        let first = try await SSHConnection.connect(
+            name: "n", to: fixture.endpoint(), hostKeys: accepting,
+            credentials: Fixture.noAgent)
         #expect(first.hostKeyFingerprint == (try fixture.sshd.hostFingerprint))
         await first.close()
 
@@ -39,8 +41,9 @@ import Testing
         #expect(found.contains("ssh-ed25519"))
 
         let strict = SSHHostKeyPolicy(knownHostsFiles: [missing, record], recordFile: record, acceptNew: false)
-        let second = try await SSHConnection.connect(name: "n", to: fixture.endpoint(), hostKeys: strict,
-                                                     credentials: Fixture.noAgent)
+        let second = try await SSHConnection.connect(
+            name: "n", to: fixture.endpoint(), hostKeys: strict,
+            credentials: Fixture.noAgent)
         await second.close()
         #expect(try String(contentsOfFile: record, encoding: .utf8) == recorded)
     }
@@ -56,8 +59,9 @@ import Testing
         var policy = fixture.hostKeys
         policy.acceptNew = true
         await #expect {
-            _ = try await SSHConnection.connect(name: "test-node", to: fixture.endpoint(), hostKeys: policy,
-                                                credentials: Fixture.noAgent)
+            _ = try await SSHConnection.connect(
+                name: "test-node", to: fixture.endpoint(), hostKeys: policy,
+                credentials: Fixture.noAgent)
         } throws: { error in
             guard case SSHError.hostKeyChanged(let node, let hostPort, let was, let now, let file) = error else {
                 return false
@@ -74,7 +78,8 @@ import Testing
         #expect(hashed.contains("|1|"))
         #expect(!hashed.contains("127.0.0.1"))
         // libssh2_knownhost_readfile would stop at the first of these lines.
-        let noise = "# comment\n@cert-authority *.example ssh-ed25519 AAAA\nbroken\n"
+        let noise =
+            "# comment\n@cert-authority *.example ssh-ed25519 AAAA\nbroken\n"
             + "other sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t\n"
         try (noise + hashed).write(toFile: fixture.knownHosts, atomically: true, encoding: .utf8)
         let connection = try await fixture.connect()
@@ -85,7 +90,8 @@ import Testing
         // SHA-256 test vector from FIPS 180-2.
         let digest = SHA256.hash(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
         #expect(digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hash([]).map { String(format: "%02x", $0) }.joined()
-            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            SHA256.hash([]).map { String(format: "%02x", $0) }.joined()
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletSSH
 
 @Suite struct SFTPTests {
@@ -40,7 +41,8 @@ import Testing
             return failedPath == path + ".part" && message.contains("no such file")
         }
         await #expect {
-            try await connection.upload(file: fixture.scratch + "/no-local-file", to: fixture.scratch + "/x", mode: 0o600)
+            try await connection.upload(
+                file: fixture.scratch + "/no-local-file", to: fixture.scratch + "/x", mode: 0o600)
         } throws: { error in
             guard case SSHError.localFileFailed("test-node", _, _) = error else { return false }
             return !FileManager.default.fileExists(atPath: fixture.scratch + "/x.part")
@@ -88,8 +90,8 @@ import Testing
     /// VmRSS of this process.
     private func residentBytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else { return 0 }
         return kilobytes * 1024
     }

@@ -7,8 +7,10 @@ import Foundation
 /// such as sshd close every inherited descriptor at start-up, after which Process blocks its monitor
 /// thread in waitpid and no later Process ever completes. The signal mask is reset so that a child
 /// spawned from a dispatch worker still obeys SIGTERM.
-public func spawnProcess(_ arguments: [String], environment: [String: String]? = nil, stdoutPath: String = "/dev/null",
-                         stderrPath: String? = nil) throws -> pid_t {
+public func spawnProcess(
+    _ arguments: [String], environment: [String: String]? = nil, stdoutPath: String = "/dev/null",
+    stderrPath: String? = nil
+) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -31,12 +33,12 @@ public func spawnProcess(_ arguments: [String], environment: [String: String]? =
     posix_spawnattr_setsigdefault(&attributes, &defaults)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0
     let rc: Int32
     if let environment {
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
+        defer { for pointer in envp { free(pointer) } }
         rc = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
     } else {
         rc = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)

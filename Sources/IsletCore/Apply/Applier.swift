@@ -31,10 +31,12 @@ public struct Applier: Sendable {
             reasons.append("plan format \(plan.formatVersion) is not \(Plan.currentFormatVersion)")
         }
         if plan.lineage != workspace.state?.lineage {
-            reasons.append("the state's lineage is \(workspace.state?.lineage ?? "none"), the plan's \(plan.lineage ?? "none")")
+            reasons.append(
+                "the state's lineage is \(workspace.state?.lineage ?? "none"), the plan's \(plan.lineage ?? "none")")
         }
         if plan.serial != (workspace.state?.serial ?? 0) {
-            reasons.append("the state moved from serial \(plan.serial) to \(workspace.state?.serial ?? 0) since the plan was made")
+            reasons.append(
+                "the state moved from serial \(plan.serial) to \(workspace.state?.serial ?? 0) since the plan was made")
         }
         if plan.inventoryDigest != workspace.inventoryDigest { reasons.append("the inventory changed") }
         if plan.stacksDigest != workspace.stacksDigest { reasons.append("the stacks changed") }
@@ -42,24 +44,34 @@ public struct Applier: Sendable {
     }
 
     /// - Parameter log: the run's log folder; the masker in it learns secrets as they appear.
-    public func apply(_ plan: Plan, connections: Connections, log: RunLog, observer: ApplyObserver) async -> ApplyResult {
+    public func apply(_ plan: Plan, connections: Connections, log: RunLog, observer: ApplyObserver) async -> ApplyResult
+    {
         log.masker.add(workspace.secretValues)
         let logger = log.logger()
         logger.info("apply started", metadata: ["changes": "\(plan.actionable.count)", "parallel": "\(parallel)"])
         let observer = ApplyObserver(
             started: { change in
-                logger.info("step started", metadata: ["node": "\(change.node)", "step": "\(change.step)",
-                                                       "action": "\(change.action.rawValue)"])
+                logger.info(
+                    "step started",
+                    metadata: [
+                        "node": "\(change.node)", "step": "\(change.step)",
+                        "action": "\(change.action.rawValue)",
+                    ])
                 observer.started(change)
             },
             finished: { change, outcome, duration in
-                logger.info("step finished", metadata: ["node": "\(change.node)", "step": "\(change.step)",
-                                                        "outcome": "\(outcome)", "duration": "\(duration)"])
+                logger.info(
+                    "step finished",
+                    metadata: [
+                        "node": "\(change.node)", "step": "\(change.step)",
+                        "outcome": "\(outcome)", "duration": "\(duration)",
+                    ])
                 observer.finished(change, outcome, duration)
             })
         let ledger = Ledger(workspace: workspace, masker: log.masker)
-        let runner = StepRunner(workspace: workspace, placement: workspace.placement, facts: plan.facts, ledger: ledger,
-                                connections: connections, log: log)
+        let runner = StepRunner(
+            workspace: workspace, placement: workspace.placement, facts: plan.facts, ledger: ledger,
+            connections: connections, log: log)
         let scheduler = Scheduler(parallel: parallel, interruption: interruption)
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
@@ -90,7 +102,9 @@ public struct Applier: Sendable {
         let placement = workspace.placement
         let acting = plan.changes.filter { $0.action != .remove && $0.action != .noChange }
         var jobIndex: [StepInstance: Int] = [:]
-        for (index, change) in acting.enumerated() { jobIndex[StepInstance(step: change.step, node: change.node)] = index }
+        for (index, change) in acting.enumerated() {
+            jobIndex[StepInstance(step: change.step, node: change.node)] = index
+        }
         let unreachable = Set(plan.failures.map(\.node))
         var jobs = acting.map { Job(change: $0, executor: $0.node, dependencies: []) }
         // Placeholder jobs stand for instances on unreachable nodes, so their dependents are skipped, not run.
@@ -106,10 +120,13 @@ public struct Applier: Sendable {
                 } else if unreachable.contains(next.node) {
                     if placeholders[next] == nil {
                         placeholders[next] = jobs.count
-                        let change = PlannedChange(node: next.node, step: next.step, action: .noChange,
-                                                   reason: "node unreachable")
-                        jobs.append(Job(change: change, executor: next.node, dependencies: [],
-                                        presetOutcome: .failed(message: "node \(next.node) is unreachable", log: nil)))
+                        let change = PlannedChange(
+                            node: next.node, step: next.step, action: .noChange,
+                            reason: "node unreachable")
+                        jobs.append(
+                            Job(
+                                change: change, executor: next.node, dependencies: [],
+                                presetOutcome: .failed(message: "node \(next.node) is unreachable", log: nil)))
                     }
                     dependencies.insert(placeholders[next]!)
                 } else {

@@ -20,7 +20,9 @@ actor Ledger {
     }
 
     /// Records a step as applied: fingerprint and public outputs in state, secret outputs in the secrets file.
-    func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String]) async throws {
+    func record(_ instance: StepInstance, connection: NodeAddress, fingerprint: String, outputs: [String: String])
+        async throws
+    {
         guard let step = catalog.step(instance.step) else { return }
         masker.add(outputs.filter { step.isSecretOutput($0.key) }.map(\.value))
         if step.ephemeral {
@@ -36,8 +38,9 @@ actor Ledger {
                 visible[key] = value
             }
         }
-        state.setRecord(StepRecord(fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible),
-                        node: connection, step: instance.step)
+        state.setRecord(
+            StepRecord(fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible),
+            node: connection, step: instance.step)
         try await commit()
     }
 
@@ -81,7 +84,9 @@ actor Ledger {
                 continue
             }
             state.serial += 1
-            let snapshot = state, upTo = changes, store = self.store
+            let snapshot = state
+            let upTo = changes
+            let store = self.store
             // Runs on this actor: `written` and `writer` are settled before anyone awaiting it resumes.
             let task = Task {
                 defer { self.writer = nil }

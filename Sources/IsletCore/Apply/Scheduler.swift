@@ -27,7 +27,8 @@ struct Scheduler: Sendable {
                     let job = jobs[index]
                     if let blocker = job.dependencies.first(where: { outcomes[$0].map { !$0.succeeded } ?? false }) {
                         let upstream = jobs[blocker].change
-                        outcomes[index] = .skipped(reason: "depends on \(upstream.step) on \(upstream.node), which did not succeed")
+                        outcomes[index] = .skipped(
+                            reason: "depends on \(upstream.step) on \(upstream.node), which did not succeed")
                         observer.finished(job.change, outcomes[index]!, .zero)
                         continue
                     }
@@ -85,8 +86,10 @@ public struct ApplyObserver: Sendable {
     public var started: @Sendable (PlannedChange) -> Void
     public var finished: @Sendable (PlannedChange, StepOutcome, Duration) -> Void
 
-    public init(started: @escaping @Sendable (PlannedChange) -> Void = { _ in },
-                finished: @escaping @Sendable (PlannedChange, StepOutcome, Duration) -> Void = { _, _, _ in }) {
+    public init(
+        started: @escaping @Sendable (PlannedChange) -> Void = { _ in },
+        finished: @escaping @Sendable (PlannedChange, StepOutcome, Duration) -> Void = { _, _, _ in }
+    ) {
         self.started = started
         self.finished = finished
     }

@@ -30,7 +30,8 @@ struct StepRunner: Sendable {
 
     private func apply(_ change: PlannedChange) async -> StepOutcome {
         let instance = StepInstance(step: change.step, node: change.node)
-        guard let step = workspace.catalog.step(change.step), let node = workspace.inventory.node(named: change.node) else {
+        guard let step = workspace.catalog.step(change.step), let node = workspace.inventory.node(named: change.node)
+        else {
             return .failed(message: "step \(change.step) or node \(change.node) is no longer defined", log: nil)
         }
         let address = NodeAddress(name: node.name, address: node.address, ssh: node.ssh)
@@ -44,13 +45,15 @@ struct StepRunner: Sendable {
             log.masker.add(resolved.secretValues)
             guard let fingerprint = resolved.fingerprint else {
                 let missing = resolved.pendingInputs.joined(separator: ", ")
-                return .failed(message: "inputs \(missing) have no value: the steps producing them did not record them",
-                               log: stepLog.path)
+                return .failed(
+                    message: "inputs \(missing) have no value: the steps producing them did not record them",
+                    log: stepLog.path)
             }
             let session = try await connections.session(for: address).get()
             let recorded = await ledger.state.record(node: node.name, step: step.id)
             // Planned with inputs unknown until now: if they came out the same and the check passes, nothing to do.
-            let settledUnchanged = change.action == .update && change.fingerprint == nil && recorded?.fingerprint == fingerprint
+            let settledUnchanged =
+                change.action == .update && change.fingerprint == nil && recorded?.fingerprint == fingerprint
             if change.action == .adopt || settledUnchanged {
                 let report = try await verify(resolved, session: session, stepLog: stepLog)
                 if report.converged(index: 0, files: resolved.files) {
@@ -72,7 +75,9 @@ struct StepRunner: Sendable {
                 let mode = String(file.mode, radix: 8)
                 let destination = "\"$ISLET_ROOT\"\(ShellQuoting.quote(file.destination))"
                 if let stagedPath {
-                    script.append("__place \(ShellQuoting.quote(stagedPath)) \(destination) \(mode) \(owner) || { __emit A 0 96; exit 0; }")
+                    script.append(
+                        "__place \(ShellQuoting.quote(stagedPath)) \(destination) \(mode) \(owner) || { __emit A 0 96; exit 0; }"
+                    )
                 } else {
                     script.append("__settle \(destination) \(mode) \(owner) || { __emit A 0 96; exit 0; }")
                 }
@@ -93,15 +98,18 @@ struct StepRunner: Sendable {
             }
             if step.check != nil && !report.converged(index: 0, files: resolved.files) {
                 let drifted = report.driftedFiles(index: 0, files: resolved.files)
-                let why = drifted.isEmpty ? "check still fails after apply (status \(report.checks[0] ?? -1))"
+                let why =
+                    drifted.isEmpty
+                    ? "check still fails after apply (status \(report.checks[0] ?? -1))"
                     : "files differ after apply: \(drifted.joined(separator: ", "))"
                 return .failed(message: why, log: stepLog.path)
             }
             let outputs = report.outputs[0] ?? [:]
             let missing = step.outputs.map(\.name).filter { outputs[$0] == nil }
             guard missing.isEmpty else {
-                return .failed(message: "apply did not write outputs \(missing.joined(separator: ", ")) to $ISLET_OUTPUT",
-                               log: stepLog.path)
+                return .failed(
+                    message: "apply did not write outputs \(missing.joined(separator: ", ")) to $ISLET_OUTPUT",
+                    log: stepLog.path)
             }
             try await ledger.record(instance, connection: address, fingerprint: fingerprint, outputs: outputs)
             return .succeeded(note: change.action.rawValue)
@@ -112,7 +120,8 @@ struct StepRunner: Sendable {
     }
 
     /// Runs the check alone (for adopt and for updates whose inputs settled unchanged).
-    private func verify(_ resolved: ResolvedStep, session: any NodeSession, stepLog: StepLog) async throws -> NodeReport {
+    private func verify(_ resolved: ResolvedStep, session: any NodeSession, stepLog: StepLog) async throws -> NodeReport
+    {
         guard let check = resolved.step.check else { return NodeReport(stdout: "", marker: "-") }
         var script = NodeScript(filesystemRoot: session.filesystemRoot)
         stepLog.hide(linesStartingWith: script.marker)
@@ -136,7 +145,9 @@ struct StepRunner: Sendable {
     }
 
     /// Uploads the rendered files that are not already in place; nil entries need no upload.
-    private func upload(_ resolved: ResolvedStep, change: PlannedChange, session: any NodeSession) async throws -> [String?] {
+    private func upload(_ resolved: ResolvedStep, change: PlannedChange, session: any NodeSession) async throws
+        -> [String?]
+    {
         let inPlace = change.fingerprint == resolved.fingerprint ? Set(change.filesInPlace ?? []) : []
         var staged: [String?] = []
         for (number, file) in resolved.files.enumerated() {
@@ -145,7 +156,10 @@ struct StepRunner: Sendable {
                 continue
             }
             let local = NSTemporaryDirectory() + "islet-upload-\(UUID().uuidString)"
-            guard FileManager.default.createFile(atPath: local, contents: file.content, attributes: [.posixPermissions: 0o600]) else {
+            guard
+                FileManager.default.createFile(
+                    atPath: local, contents: file.content, attributes: [.posixPermissions: 0o600])
+            else {
                 throw StateError.io(path: local, reason: "cannot write a rendered file for upload")
             }
             defer { try? FileManager.default.removeItem(atPath: local) }
@@ -169,7 +183,8 @@ struct StepRunner: Sendable {
             }
             let executorName = change.runsOn ?? change.node
             guard let executor = address(of: executorName) else {
-                return .failed(message: "node \(executorName) is neither in the inventory nor in the state", log: stepLog.path)
+                return .failed(
+                    message: "node \(executorName) is neither in the inventory nor in the state", log: stepLog.path)
             }
             let session = try await connections.session(for: executor).get()
             let target = address(of: change.node)
@@ -178,9 +193,10 @@ struct StepRunner: Sendable {
             ]
             // The step's inputs, also for a node gone from the inventory (its address comes from the state).
             let resolver = StepResolver(placement: placement, facts: facts)
-            let resolved = try resolver.resolve(StepInstance(step: step.id, node: change.node),
-                                                outputs: await ledger.snapshot(), acting: [],
-                                                removedNodeAddress: target?.address)
+            let resolved = try resolver.resolve(
+                StepInstance(step: step.id, node: change.node),
+                outputs: await ledger.snapshot(), acting: [],
+                removedNodeAddress: target?.address)
             log.masker.add(resolved.secretValues)
             environment += resolved.environment
             var script = NodeScript(filesystemRoot: session.filesystemRoot)
@@ -193,7 +209,8 @@ struct StepRunner: Sendable {
             }
             // Managed files go with the step when the remove runs on the node that holds them.
             if change.runsOn == nil {
-                let list = step.files.map { "\"$ISLET_ROOT\"\(ShellQuoting.quote($0.destination))" }.joined(separator: " ")
+                let list = step.files.map { "\"$ISLET_ROOT\"\(ShellQuoting.quote($0.destination))" }.joined(
+                    separator: " ")
                 if !list.isEmpty { script.append("rm -f \(list)") }
             }
             let (report, status) = try await execute(script, on: session, log: stepLog)

@@ -26,7 +26,9 @@ public enum ExampleInventory {
             "# Roles the stacks run on:",
         ]
         for role in schema.roles {
-            lines.append("#   \(role.name): \(role.description.isEmpty ? "" : role.description + "; ")\(role.countDescription) node(s) (stack \(role.declaredBy))")
+            lines.append(
+                "#   \(role.name): \(role.description.isEmpty ? "" : role.description + "; ")\(role.countDescription) node(s) (stack \(role.declaredBy))"
+            )
         }
         lines.append("nodes:")
         var address = 11
@@ -53,7 +55,8 @@ public enum ExampleInventory {
                 }
                 let indent = String(repeating: "  ", count: parts.count)
                 let value = setting.defaultValue.map(\.canonicalJSON) ?? "  # REQUIRED: \(setting.type.expectation)"
-                lines.append("\(indent)# \(setting.description) (\(setting.type.rawValue), stack \(setting.declaredBy))")
+                lines.append(
+                    "\(indent)# \(setting.description) (\(setting.type.rawValue), stack \(setting.declaredBy))")
                 lines.append("\(indent)\(parts.last!): \(value)")
             }
         }

@@ -9,8 +9,10 @@ public struct InventoryLoader {
     /// Where `{fromEnv: NAME}` settings are read from; tests set it.
     public var environment: [String: String]
 
-    public init(schema: InventorySchema, homeDirectory: String = userHomeDirectory(),
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        schema: InventorySchema, homeDirectory: String = userHomeDirectory(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.schema = schema
         self.homeDirectory = homeDirectory
         self.environment = environment
@@ -29,10 +31,12 @@ public struct InventoryLoader {
     func read(_ root: YAMLNode, sink: DiagnosticSink) -> Inventory? {
         guard let top = root.mapping("inventory") else { return nil }
         top.readHeader(kind: "Inventory")
-        let cluster = top.required("cluster", expected: "a mapping with the cluster's name and network").flatMap(readCluster)
+        let cluster = top.required("cluster", expected: "a mapping with the cluster's name and network").flatMap(
+            readCluster)
         let defaults = top.optional("ssh").flatMap { readSSH($0, base: SSHSettings(), field: "ssh") } ?? SSHSettings()
         var rolesComplete = true
-        let nodes = top.required("nodes", expected: "a list of nodes")
+        let nodes =
+            top.required("nodes", expected: "a list of nodes")
             .flatMap { readNodes($0, defaults: defaults, rolesComplete: &rolesComplete) } ?? []
         let settings = readSettings(top.optional("settings"), at: top)
         top.finish()
@@ -49,17 +53,24 @@ public struct InventoryLoader {
         defer { map.finish() }
         let name = map.required("name", expected: "a DNS label such as 'prod-platform'")?.nonEmptyString("cluster.name")
         if let name, !NetworkSyntax.isLabel(name) {
-            map.optional("name")?.report("'cluster.name' is '\(name)'; expected a DNS label (letters, digits and '-', at most 63)")
+            map.optional("name")?.report(
+                "'cluster.name' is '\(name)'; expected a DNS label (letters, digits and '-', at most 63)")
         }
         var cluster = Cluster(name: name ?? "")
         if let field = map.optional("kubernetesVersion"), let text = field.string("cluster.kubernetesVersion") {
-            if NetworkSyntax.isVersion(text) { cluster.kubernetesVersion = text } else {
-                field.report("'cluster.kubernetesVersion' is '\(text)'; expected a version MAJOR.MINOR.PATCH such as \"1.33.4\"")
+            if NetworkSyntax.isVersion(text) {
+                cluster.kubernetesVersion = text
+            } else {
+                field.report(
+                    "'cluster.kubernetesVersion' is '\(text)'; expected a version MAJOR.MINOR.PATCH such as \"1.33.4\"")
             }
         }
         if let field = map.optional("controlPlaneEndpoint"), let text = field.string("cluster.controlPlaneEndpoint") {
-            if NetworkSyntax.isEndpoint(text) { cluster.controlPlaneEndpoint = text } else {
-                field.report("'cluster.controlPlaneEndpoint' is '\(text)'; expected HOST:PORT such as \"10.20.0.10:6443\"")
+            if NetworkSyntax.isEndpoint(text) {
+                cluster.controlPlaneEndpoint = text
+            } else {
+                field.report(
+                    "'cluster.controlPlaneEndpoint' is '\(text)'; expected HOST:PORT such as \"10.20.0.10:6443\"")
             }
         }
         for key in ["podSubnet", "serviceSubnet"] {
@@ -87,12 +98,16 @@ public struct InventoryLoader {
             ssh.identityFile = checkedIdentityFile(path, at: value, field: "\(field).identityFile")
         }
         if let value = map.optional("become"), let text = value.string("\(field).become") {
-            if let become = SSHSettings.Become(rawValue: text) { ssh.become = become } else {
+            if let become = SSHSettings.Become(rawValue: text) {
+                ssh.become = become
+            } else {
                 value.report("'\(field).become' is '\(text)'; expected sudo or none")
             }
         }
         if let value = map.optional("connectTimeout") {
-            ssh.connectTimeout = value.integer("\(field).connectTimeout", in: 1...600, meaning: "seconds from 1 to 600") ?? ssh.connectTimeout
+            ssh.connectTimeout =
+                value.integer("\(field).connectTimeout", in: 1...600, meaning: "seconds from 1 to 600")
+                ?? ssh.connectTimeout
         }
         if let value = map.optional("bastion") { ssh.bastion = readBastion(value, ssh: ssh, field: "\(field).bastion") }
         return ssh
@@ -117,8 +132,9 @@ public struct InventoryLoader {
     }
 
     private func checkedIdentityFile(_ path: String, at node: YAMLNode, field: String) -> String {
-        let expanded = expandPath(path, relativeTo: URL(fileURLWithPath: node.file).deletingLastPathComponent().path,
-                                  home: homeDirectory)
+        let expanded = expandPath(
+            path, relativeTo: URL(fileURLWithPath: node.file).deletingLastPathComponent().path,
+            home: homeDirectory)
         if !FileManager.default.isReadableFile(atPath: expanded) {
             node.report("'\(field)' \(path) does not exist or is not readable; expected a private key file")
         }
@@ -144,10 +160,12 @@ public struct InventoryLoader {
             let name = nameNode?.nonEmptyString("name")
             if let name, let nameNode {
                 if !NetworkSyntax.isLabel(name) {
-                    nameNode.report("node name '\(name)' is not a DNS label; expected letters, digits and '-', at most 63")
+                    nameNode.report(
+                        "node name '\(name)' is not a DNS label; expected letters, digits and '-', at most 63")
                 }
                 if let first = namesSeen[name] {
-                    nameNode.report("duplicate node name '\(name)' (first at line \(first.line)); expected unique names")
+                    nameNode.report(
+                        "duplicate node name '\(name)' (first at line \(first.line)); expected unique names")
                 }
                 namesSeen[name] = namesSeen[name] ?? nameNode.location
             }
@@ -155,7 +173,8 @@ public struct InventoryLoader {
             let addressNode = map.required("address", expected: "the node's IP address or host name")
             let address = addressNode?.nonEmptyString("address")
             if let address, !NetworkSyntax.isAddress(address) {
-                addressNode?.report("address '\(address)' of node '\(label)' is not valid; expected an IP address or host name")
+                addressNode?.report(
+                    "address '\(address)' of node '\(label)' is not valid; expected an IP address or host name")
             }
             let rolesNode = map.required("roles", expected: "a list of roles: \(humanList(knownRoles))")
             let readRoles = rolesNode?.stringList("roles")
@@ -172,11 +191,14 @@ public struct InventoryLoader {
                 if let suggestion = nearest(to: role, in: knownRoles) { message += " (did you mean '\(suggestion)'?)" }
                 at.report(message)
             }
-            let ssh = map.optional("ssh").flatMap { readSSH($0, base: defaults, field: "nodes[\(label)].ssh") } ?? defaults
+            let ssh =
+                map.optional("ssh").flatMap { readSSH($0, base: defaults, field: "nodes[\(label)].ssh") } ?? defaults
             if let address, let addressNode {
                 let endpoint = "\(address):\(ssh.port)"
                 if let other = endpointsSeen[endpoint] {
-                    addressNode.report("node '\(label)' has the same address and port \(endpoint) as node '\(other)'; expected each node at its own address:port")
+                    addressNode.report(
+                        "node '\(label)' has the same address and port \(endpoint) as node '\(other)'; expected each node at its own address:port"
+                    )
                 }
                 endpointsSeen[endpoint] = endpointsSeen[endpoint] ?? label
             }
@@ -192,12 +214,16 @@ public struct InventoryLoader {
             let tooFew = holders.count < role.minimum
             let tooMany = role.maximum.map { holders.count > $0 } ?? false
             guard tooFew || tooMany else { continue }
-            let held = switch holders.count {
-            case 0: "no node holds"
-            case 1: "only node '\(holders[0])' holds"
-            default: "\(holders.count) nodes (\(holders.joined(separator: ", "))) hold"
-            }
-            sink.report(location, "\(held) role '\(role.name)'; expected \(role.countDescription) (declared by stack '\(role.declaredBy)')")
+            let held =
+                switch holders.count {
+                case 0: "no node holds"
+                case 1: "only node '\(holders[0])' holds"
+                default: "\(holders.count) nodes (\(holders.joined(separator: ", "))) hold"
+                }
+            sink.report(
+                location,
+                "\(held) role '\(role.name)'; expected \(role.countDescription) (declared by stack '\(role.declaredBy)')"
+            )
         }
     }
 
@@ -226,14 +252,19 @@ public struct InventoryLoader {
                 let group = (1..<max(parts.count, 1)).reversed().lazy
                     .compactMap { layout.groups[parts[0..<$0].joined(separator: ".")] }.first
                 let at = group ?? top.keyLocation("settings") ?? top.location
-                top.owner.sink.report(at, "missing required setting 'settings.\(declaration.key)'; expected \(declaration.type.expectation): \(declaration.description) (read by stack '\(declaration.declaredBy)')")
+                top.owner.sink.report(
+                    at,
+                    "missing required setting 'settings.\(declaration.key)'; expected \(declaration.type.expectation): \(declaration.description) (read by stack '\(declaration.declaredBy)')"
+                )
             }
         }
         return values
     }
 
-    private func walkSettings(_ node: YAMLNode, prefix: String, into values: inout [String: Value],
-                              layout: inout SettingsLayout) {
+    private func walkSettings(
+        _ node: YAMLNode, prefix: String, into values: inout [String: Value],
+        layout: inout SettingsLayout
+    ) {
         let field = prefix.isEmpty ? "settings" : "settings.\(prefix)"
         guard let map = node.mapping(field) else {
             layout.unreadable.append(prefix)
@@ -243,19 +274,30 @@ public struct InventoryLoader {
         for entry in map.entries {
             let key = prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)"
             if let declaration = schema.setting(key) {
-                if let value = typedSetting(entry.value, declaration) { values[key] = value } else { layout.unreadable.append(key) }
+                if let value = typedSetting(entry.value, declaration) {
+                    values[key] = value
+                } else {
+                    layout.unreadable.append(key)
+                }
             } else if known.contains(where: { $0.hasPrefix(key + ".") }) {
                 layout.groups[key] = entry.keyNode.location
                 walkSettings(entry.value, prefix: key, into: &values, layout: &layout)
             } else {
-                let siblings = Set(known.compactMap { candidate -> String? in
-                    let parts = candidate.split(separator: ".").map(String.init)
-                    let depth = prefix.isEmpty ? 0 : prefix.split(separator: ".").count
-                    guard parts.count > depth, prefix.isEmpty || candidate.hasPrefix(prefix + ".") else { return nil }
-                    return parts[depth]
-                }).sorted()
-                var message = "unknown setting '\(key)'; expected one of \(siblings.joined(separator: ", ")) (the settings the stacks declare)"
-                if let suggestion = nearest(to: entry.key, in: siblings) { message += " (did you mean '\(suggestion)'?)" }
+                let siblings = Set(
+                    known.compactMap { candidate -> String? in
+                        let parts = candidate.split(separator: ".").map(String.init)
+                        let depth = prefix.isEmpty ? 0 : prefix.split(separator: ".").count
+                        guard parts.count > depth, prefix.isEmpty || candidate.hasPrefix(prefix + ".") else {
+                            return nil
+                        }
+                        return parts[depth]
+                    }
+                ).sorted()
+                var message =
+                    "unknown setting '\(key)'; expected one of \(siblings.joined(separator: ", ")) (the settings the stacks declare)"
+                if let suggestion = nearest(to: entry.key, in: siblings) {
+                    message += " (did you mean '\(suggestion)'?)"
+                }
                 entry.keyNode.report(message)
             }
         }
@@ -294,8 +336,9 @@ public struct InventoryLoader {
                 guard let map = item.mapping(itemField) else { continue }
                 var entries: [String: Value] = [:]
                 for (name, type) in declaration.fields.sorted(by: { $0.key < $1.key }) {
-                    let sub = SettingDeclaration(key: "\(declaration.key)[\(index)].\(name)", type: type, defaultValue: nil,
-                                                 description: "", fields: [:], declaredBy: declaration.declaredBy)
+                    let sub = SettingDeclaration(
+                        key: "\(declaration.key)[\(index)].\(name)", type: type, defaultValue: nil,
+                        description: "", fields: [:], declaredBy: declaration.declaredBy)
                     guard let value = map.required(name, expected: type.expectation) else { continue }
                     if let typed = typedSetting(value, sub, field: "\(itemField).\(name)") { entries[name] = typed }
                 }
@@ -317,7 +360,8 @@ extension InventoryLoader {
             let name = nameNode.nonEmptyString("\(field).fromEnv")
         else { return nil }
         guard let value = environment[name] else {
-            nameNode.report("environment variable \(name) for '\(field)' is not set; expected it exported before running islet")
+            nameNode.report(
+                "environment variable \(name) for '\(field)' is not set; expected it exported before running islet")
             return nil
         }
         // Type errors are reported at the `fromEnv` line, never with the value itself (it may be secret).

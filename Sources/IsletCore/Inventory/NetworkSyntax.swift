@@ -33,7 +33,9 @@ enum NetworkSyntax {
         guard parts.count == 4 else { return nil }
         var bytes: [UInt8] = []
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isNumber), let value = UInt8(part) else { return nil }
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isNumber), let value = UInt8(part) else {
+                return nil
+            }
             if part.count > 1 && part.first == "0" { return nil }  // leading zeros read as octal by some tools
             bytes.append(value)
         }

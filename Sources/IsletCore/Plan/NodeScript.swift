@@ -32,7 +32,8 @@ struct NodeScript {
 
     /// Prints the node's facts; they come first so that inputs reading facts can use them in the same script.
     mutating func gatherFacts() {
-        append("""
+        append(
+            """
             __fact() { eval "__f_$1=\\$2"; __emit F "$1" "$(printf %s "$2" | __b64)"; }
             __osr="$ISLET_ROOT/etc/os-release"; [ -r "$__osr" ] || __osr=/etc/os-release
             __fact os "$( . "$__osr" 2>/dev/null; printf %s "${ID:-}")"
@@ -46,10 +47,14 @@ struct NodeScript {
 
     /// Exports a step's environment inside the current (sub)shell.
     /// Inputs that read facts take them from the shell variables `gatherFacts` set earlier in the same script.
-    mutating func export(_ environment: [(name: String, value: String)], factInputs: [String: String] = [:], index: Int,
-                         node: String, step: StepID) throws {
+    mutating func export(
+        _ environment: [(name: String, value: String)], factInputs: [String: String] = [:], index: Int,
+        node: String, step: StepID
+    ) throws {
         let base: [(String, String)] = [("ISLET_NODE", node), ("ISLET_STEP", step.description)]
-        append(try ShellQuoting.exports(base + environment.filter { factInputs[$0.name] == nil }.map { ($0.name, $0.value) }))
+        append(
+            try ShellQuoting.exports(
+                base + environment.filter { factInputs[$0.name] == nil }.map { ($0.name, $0.value) }))
         for (name, fact) in factInputs.sorted(by: { $0.key < $1.key }) {
             append("export \(name)=\"$__f_\(fact)\"")
         }
@@ -72,9 +77,13 @@ struct NodeScript {
 
     mutating func reportOutputs(index: Int, includeLog: Bool) {
         // Most steps write no outputs and print nothing: report those without starting a process.
-        append("if [ -s \"$ISLET_OUTPUT\" ]; then __emit O \(index) \"$(__b64 < \"$ISLET_OUTPUT\")\"; else __emit O \(index); fi")
+        append(
+            "if [ -s \"$ISLET_OUTPUT\" ]; then __emit O \(index) \"$(__b64 < \"$ISLET_OUTPUT\")\"; else __emit O \(index); fi"
+        )
         if includeLog {
-            append("if [ -s \"$__t/log.\(index)\" ]; then __emit L \(index) \"$(tail -c 4096 \"$__t/log.\(index)\" | __b64)\"; else __emit L \(index); fi")
+            append(
+                "if [ -s \"$__t/log.\(index)\" ]; then __emit L \(index) \"$(tail -c 4096 \"$__t/log.\(index)\" | __b64)\"; else __emit L \(index); fi"
+            )
         }
     }
 }
@@ -105,7 +114,8 @@ struct NodeReport {
     /// Parses the marker lines out of stdout; other lines are the steps' own output.
     init(stdout: String, marker: String) {
         for line in stdout.split(separator: "\n", omittingEmptySubsequences: true) where line.hasPrefix(marker + " ") {
-            let fields = line.dropFirst(marker.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            let fields = line.dropFirst(marker.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(
+                String.init)
             guard let kind = fields.first else { continue }
             let index = fields.count > 1 ? Int(fields[1]) : nil
             switch (kind, index) {
@@ -117,8 +127,9 @@ struct NodeReport {
                 applies[index] = Int32(fields[2]) ?? 255
             case ("H", let index?) where fields.count >= 6:
                 guard let number = Int(fields[2]) else { continue }
-                files[index, default: [:]][number] = RemoteFile(sha256: fields[3] == "-" ? nil : fields[3],
-                                                                 mode: fields[4], owner: fields[5])
+                files[index, default: [:]][number] = RemoteFile(
+                    sha256: fields[3] == "-" ? nil : fields[3],
+                    mode: fields[4], owner: fields[5])
             case ("O", let index?):
                 outputs[index] = parseOutputLines(fields.count > 2 ? decodeBase64(fields[2]) : "")
             case ("L", let index?):

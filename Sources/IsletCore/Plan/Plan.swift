@@ -81,8 +81,10 @@ public struct Plan: Codable, Sendable {
 
     /// `Plan: 3 to create, 1 to update, 1 to repair, 0 to remove.` plus adoptions and runs when there are any.
     public var summary: String {
-        var parts = ["\(count(.create)) to create", "\(count(.update)) to update", "\(count(.repair)) to repair",
-                     "\(count(.remove)) to remove"]
+        var parts = [
+            "\(count(.create)) to create", "\(count(.update)) to update", "\(count(.repair)) to repair",
+            "\(count(.remove)) to remove",
+        ]
         if count(.adopt) > 0 { parts.append("\(count(.adopt)) to adopt") }
         if count(.run) > 0 { parts.append("\(count(.run)) to run") }
         return "Plan: " + parts.joined(separator: ", ") + "."

@@ -44,12 +44,15 @@ public struct Planner: Sendable {
         // Node by node in inventory order, then steps in dependency order: how people read a plan.
         let nodeOrder = Dictionary(uniqueKeysWithValues: workspace.inventory.nodes.enumerated().map { ($1.name, $0) })
         let stepOrder = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
-        changes.sort { (nodeOrder[$0.node] ?? 0, stepOrder[$0.step] ?? 0) < (nodeOrder[$1.node] ?? 0, stepOrder[$1.step] ?? 0) }
+        changes.sort {
+            (nodeOrder[$0.node] ?? 0, stepOrder[$0.step] ?? 0) < (nodeOrder[$1.node] ?? 0, stepOrder[$1.step] ?? 0)
+        }
         changes = removals() + changes
-        return Plan(createdAt: ISO8601DateFormatter().string(from: Date()), lineage: workspace.state?.lineage,
-                    serial: workspace.state?.serial ?? 0, inventoryDigest: workspace.inventoryDigest,
-                    stacksDigest: workspace.stacksDigest, target: target, changes: changes, facts: facts,
-                    failures: failures.sorted { $0.node < $1.node })
+        return Plan(
+            createdAt: ISO8601DateFormatter().string(from: Date()), lineage: workspace.state?.lineage,
+            serial: workspace.state?.serial ?? 0, inventoryDigest: workspace.inventoryDigest,
+            stacksDigest: workspace.stacksDigest, target: target, changes: changes, facts: facts,
+            failures: failures.sorted { $0.node < $1.node })
     }
 
     /// Facts and every check of one node, in one script.
@@ -67,11 +70,15 @@ public struct Planner: Sendable {
             var script = NodeScript(filesystemRoot: session.filesystemRoot)
             script.gatherFacts()
             for (index, instance) in instances.enumerated() {
-                guard let step = workspace.catalog.step(instance.step), !step.ephemeral, let check = step.check else { continue }
+                guard let step = workspace.catalog.step(instance.step), !step.ephemeral, let check = step.check else {
+                    continue
+                }
                 // Values known from state: good enough for a check; the fingerprint is computed after the probe.
-                let resolved = try resolver.resolve(instance, outputs: RecordedOutputs(workspace: workspace), acting: [])
+                let resolved = try resolver.resolve(
+                    instance, outputs: RecordedOutputs(workspace: workspace), acting: [])
                 script.append("(")
-                try script.export(resolved.environment, factInputs: step.factInputs, index: index, node: node.name, step: step.id)
+                try script.export(
+                    resolved.environment, factInputs: step.factInputs, index: index, node: node.name, step: step.id)
                 script.reportFiles(resolved.files, index: index)
                 script.runScript(check, kind: "check", index: index, quiet: true)
                 script.reportOutputs(index: index, includeLog: true)
@@ -82,7 +89,8 @@ public struct Planner: Sendable {
                 if chunk.stream == .stdout { collected.append(chunk.bytes) }
             }
             guard status.code != 70 else {
-                return .failure(NodeUnreachable(node: node.name, message: "the probe script could not start (\(status))"))
+                return .failure(
+                    NodeUnreachable(node: node.name, message: "the probe script could not start (\(status))"))
             }
             var report = NodeReport(stdout: collected.text, marker: script.marker)
             report.indexes = Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($1, $0) })
@@ -131,7 +139,9 @@ public struct Planner: Sendable {
                 outputs.extra[instance] = reported
             case (nil, _):
                 change.action = .create
-                change.reason = checkPassed ? "outputs \(missingOutputs.joined(separator: ", ")) not reported by the check" : "not applied yet"
+                change.reason =
+                    checkPassed
+                    ? "outputs \(missingOutputs.joined(separator: ", ")) not reported by the check" : "not applied yet"
             case (.some, nil):
                 change.action = .update
                 change.reason = "inputs known after apply: \(resolved.pendingInputs.joined(separator: ", "))"
@@ -187,7 +197,8 @@ public struct Planner: Sendable {
             if step == nil { reason = "step no longer defined; its record is forgotten" }
             var change = PlannedChange(node: pair.node, step: pair.step, action: .remove, reason: reason)
             if let role = step?.removeOn, step?.remove != nil {
-                change.runsOn = workspace.inventory.nodes.first { $0.roles.contains(role) && $0.name != pair.node }?.name
+                change.runsOn =
+                    workspace.inventory.nodes.first { $0.roles.contains(role) && $0.name != pair.node }?.name
             }
             changes.append(change)
         }

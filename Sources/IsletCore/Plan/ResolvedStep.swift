@@ -51,8 +51,10 @@ public struct StepResolver: Sendable {
     /// - Parameters:
     ///   - acting: instances that will run in this apply before the step: their outputs may change.
     ///   - removedNodeAddress: for a node no longer in the inventory (being removed), its recorded address.
-    public func resolve(_ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>,
-                        removedNodeAddress: String? = nil) throws -> ResolvedStep {
+    public func resolve(
+        _ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>,
+        removedNodeAddress: String? = nil
+    ) throws -> ResolvedStep {
         guard let step = placement.catalog.step(instance.step) else {
             throw ResolveError.unknownStep(instance.step)
         }
@@ -88,7 +90,8 @@ public struct StepResolver: Sendable {
                 let producerStep = placement.catalog.step(source)
                 let producer = placement.producer(of: source, for: instance)
                 if producerStep?.ephemeral == true { volatile.insert(input.name) }
-                let generated = producerStep?.secrets.contains { $0.name == key } == true
+                let generated =
+                    producerStep?.secrets.contains { $0.name == key } == true
                     ? outputs.generatedSecret(source, key) : nil
                 if let producer, let known = outputs.outputs(of: producer)?[key] ?? generated {
                     value = .string(known)
@@ -123,22 +126,28 @@ public struct StepResolver: Sendable {
                 throw ResolveError.template(step: step.id, template: file.template, reason: "\(error)")
             }
             let content = Data(text.utf8)
-            files.append(RenderedFile(destination: file.destination, mode: file.mode, owner: file.owner,
-                                      content: content, sha256: sha256Hex(content)))
+            files.append(
+                RenderedFile(
+                    destination: file.destination, mode: file.mode, owner: file.owner,
+                    content: content, sha256: sha256Hex(content)))
         }
-        var resolved = ResolvedStep(instance: instance, step: step, environment: environment, pendingInputs: pending,
-                                    secretValues: secrets, files: files, fingerprint: nil)
+        var resolved = ResolvedStep(
+            instance: instance, step: step, environment: environment, pendingInputs: pending,
+            secretValues: secrets, files: files, fingerprint: nil)
         if pending.isEmpty {
-            resolved.fingerprint = Self.fingerprint(step: step, values: values, volatile: volatile, files: files,
-                                                    secretInputs: secretInputs)
+            resolved.fingerprint = Self.fingerprint(
+                step: step, values: values, volatile: volatile, files: files,
+                secretInputs: secretInputs)
         }
         return resolved
     }
 
     /// sha256 over the step's scripts, declared inputs (secrets by their hash), rendered files and artifacts.
     /// Only what the step declares counts: another node joining changes nothing here.
-    static func fingerprint(step: Step, values: [String: Value], volatile: Set<String>, files: [RenderedFile],
-                            secretInputs: Set<String>) -> String {
+    static func fingerprint(
+        step: Step, values: [String: Value], volatile: Set<String>, files: [RenderedFile],
+        secretInputs: Set<String>
+    ) -> String {
         var lines = ["islet-fingerprint/1", "step \(step.id)", "scope \(step.scope.rawValue)"]
         lines.append("check \(sha256Hex(Data((step.check?.text ?? "").utf8)))")
         lines.append("apply \(sha256Hex(Data(step.apply.text.utf8)))")
@@ -147,7 +156,8 @@ public struct StepResolver: Sendable {
         for name in values.keys.sorted() where !volatile.contains(name) {
             let text = values[name]!.canonicalJSON
             // Secrets enter the fingerprint only as their hash, since state files are not secret.
-            lines.append(secretNames.contains(name) ? "secret \(name) \(sha256Hex(Data(text.utf8)))" : "input \(name) \(text)")
+            lines.append(
+                secretNames.contains(name) ? "secret \(name) \(sha256Hex(Data(text.utf8)))" : "input \(name) \(text)")
         }
         for file in files {
             lines.append("file \(file.destination) \(String(file.mode, radix: 8)) \(file.owner ?? "-") \(file.sha256)")
@@ -164,7 +174,8 @@ public enum ResolveError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownStep(let id): return "step \(id) is not defined by any stack"
-        case .template(let step, let template, let reason): return "step \(step): template \(template) failed to render: \(reason)"
+        case .template(let step, let template, let reason):
+            return "step \(step): template \(template) failed to render: \(reason)"
         }
     }
 }

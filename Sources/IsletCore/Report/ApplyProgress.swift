@@ -48,7 +48,9 @@ public final class ApplyProgress: @unchecked Sendable {
             let line: String
             switch outcome {
             case .succeeded(let note):
-                line = style.action(change.action, "\(change.action.symbol) \(change.node) \(change.step)") + style.dim(" \(note) (\(seconds))")
+                line =
+                    style.action(change.action, "\(change.action.symbol) \(change.node) \(change.step)")
+                    + style.dim(" \(note) (\(seconds))")
             case .failed(let message, _):
                 line = style.red("✗ \(change.node) \(change.step) failed: \(message)")
             case .skipped(let reason):
@@ -95,10 +97,12 @@ public final class ApplyProgress: @unchecked Sendable {
     /// The closing lines: counts, then each failure with its log file.
     public static func summary(_ result: ApplyResult, plan: Plan, style: Style) -> String {
         var counts: [String: Int] = [:]
-        var failed = 0, skipped = 0
+        var failed = 0
+        var skipped = 0
         for (change, outcome) in result.results {
             switch outcome {
-            case .succeeded(let note): counts[note == "unchanged after all" ? "unchanged" : change.action.rawValue, default: 0] += 1
+            case .succeeded(let note):
+                counts[note == "unchanged after all" ? "unchanged" : change.action.rawValue, default: 0] += 1
             case .failed: failed += 1
             case .skipped: skipped += 1
             }
@@ -107,13 +111,15 @@ public final class ApplyProgress: @unchecked Sendable {
             counts[key].map { "\($0) \(key == "unchanged" ? "unchanged" : pastTense(key))" }
         }
         var lines: [String] = []
-        let headline = "Apply \(failed == 0 && skipped == 0 && plan.failures.isEmpty ? "complete" : "incomplete"): "
+        let headline =
+            "Apply \(failed == 0 && skipped == 0 && plan.failures.isEmpty ? "complete" : "incomplete"): "
             + (done.isEmpty ? "nothing done" : done.joined(separator: ", "))
             + (failed > 0 ? ", \(failed) failed" : "") + (skipped > 0 ? ", \(skipped) skipped" : "") + "."
         lines.append(failed > 0 || !plan.failures.isEmpty ? style.red(style.bold(headline)) : style.bold(headline))
         for (change, outcome) in result.results {
             guard case .failed(let message, let log) = outcome else { continue }
-            lines.append(style.red("  ✗ \(change.node) \(change.step): \(message)") + (log.map { "\n    log: \($0)" } ?? ""))
+            lines.append(
+                style.red("  ✗ \(change.node) \(change.step): \(message)") + (log.map { "\n    log: \($0)" } ?? ""))
         }
         for failure in plan.failures { lines.append(style.red("  ✗ \(failure.message)")) }
         lines.append(style.dim("Logs: \(result.logDirectory)"))

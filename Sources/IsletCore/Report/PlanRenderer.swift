@@ -14,8 +14,9 @@ public struct PlanRenderer: Sendable {
         if !removals.isEmpty {
             lines.append(style.red(style.bold("Removals (run first):")))
             for change in removals {
-                let where_ = change.runsOn.map { " (runs on \($0))" } ?? ""
-                lines.append("  " + style.red("- \(change.node) \(change.step)") + where_ + style.dim("  \(change.reason)"))
+                let location = change.runsOn.map { " (runs on \($0))" } ?? ""
+                lines.append(
+                    "  " + style.red("- \(change.node) \(change.step)") + location + style.dim("  \(change.reason)"))
             }
             lines.append("")
         }
@@ -33,8 +34,9 @@ public struct PlanRenderer: Sendable {
                 let width = stackChanges.map(\.step.step.count).max() ?? 0
                 for change in stackChanges {
                     let label = change.step.step.padding(toLength: width, withPad: " ", startingAt: 0)
-                    lines.append("    " + style.action(change.action, "\(change.action.symbol) \(label)")
-                                 + style.dim("  \(change.action.rawValue): \(change.reason)"))
+                    lines.append(
+                        "    " + style.action(change.action, "\(change.action.symbol) \(label)")
+                            + style.dim("  \(change.action.rawValue): \(change.reason)"))
                 }
             }
         }

@@ -13,8 +13,9 @@ public final class RunLog: Sendable {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
         directory = runsDirectory + "/" + formatter.string(from: now)
         self.masker = masker
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
     }
 
     public func stepLogPath(node: String, step: StepID) -> String {
@@ -47,8 +48,9 @@ public final class StepLog: @unchecked Sendable {
     init(path: String, masker: Masker) {
         self.path = path
         self.masker = masker
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                 withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         handle = FileHandle(forWritingAtPath: path)
         handle?.seekToEndOfFile()

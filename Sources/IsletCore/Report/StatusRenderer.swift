@@ -11,13 +11,18 @@ public struct StatusRenderer: Sendable {
     public func render(_ workspace: Workspace, live plan: Plan?) -> String {
         guard let state = workspace.state else { return "No state yet: nothing has been applied. Run islet plan." }
         var lines = ["State \(workspace.store.statePath): serial \(state.serial), lineage \(state.lineage)"]
-        let liveActions = Dictionary((plan?.changes ?? []).map { ("\($0.node)/\($0.step)", $0.action) }, uniquingKeysWith: { a, _ in a })
+        let liveActions = Dictionary(
+            (plan?.changes ?? []).map { ("\($0.node)/\($0.step)", $0.action) }, uniquingKeysWith: { a, _ in a })
         let nodeNames = Set(state.nodes.keys).union(workspace.inventory.nodes.map(\.name))
-        for node in workspace.inventory.nodes.map(\.name) + nodeNames.subtracting(workspace.inventory.nodes.map(\.name)).sorted() {
+        for node in workspace.inventory.nodes.map(\.name)
+            + nodeNames.subtracting(workspace.inventory.nodes.map(\.name)).sorted()
+        {
             let record = state.nodes[node]
             let inInventory = workspace.inventory.node(named: node) != nil
-            let where_ = record.map { "\($0.connection.address):\($0.connection.ssh.port)" } ?? workspace.inventory.node(named: node)?.address ?? ""
-            lines.append(style.bold(node) + style.dim("  \(where_)\(inInventory ? "" : "  (not in the inventory)")"))
+            let location =
+                record.map { "\($0.connection.address):\($0.connection.ssh.port)" } ?? workspace.inventory.node(
+                    named: node)?.address ?? ""
+            lines.append(style.bold(node) + style.dim("  \(location)\(inInventory ? "" : "  (not in the inventory)")"))
             if let failure = plan?.failures.first(where: { $0.node == node }) {
                 lines.append("  " + style.red("unreachable: \(failure.message)"))
             }
@@ -62,7 +67,9 @@ public struct OutputListing: Sendable {
         var entries: [Entry] = []
         for (node, step) in state.recordedPairs {
             guard let record = state.record(node: node, step: step) else { continue }
-            for (name, value) in record.outputs { entries.append(Entry(node: node, step: step, name: name, value: value, secret: false)) }
+            for (name, value) in record.outputs {
+                entries.append(Entry(node: node, step: step, name: name, value: value, secret: false))
+            }
             for output in workspace.catalog.step(step)?.outputs ?? [] where output.secret {
                 if let value = workspace.secrets[SecretStore.outputKey(node: node, step, output.name)] {
                     entries.append(Entry(node: node, step: step, name: output.name, value: value, secret: true))

@@ -96,31 +96,46 @@ public struct Catalog: Sendable {
             func location(ofRequired name: String) -> SourceLocation {
                 requireLocations.first { $0.name == name }?.location ?? .start(of: file)
             }
-            for required in stack.requires where !stackNames.contains(required) && !references.unreadableStacks.contains(required) {
-                var message = "stack '\(stack.name)' requires unknown stack '\(required)'; expected one of \(humanList(stackNames))"
-                if let suggestion = nearest(to: required, in: stackNames) { message += " (did you mean '\(suggestion)'?)" }
+            for required in stack.requires
+            where !stackNames.contains(required) && !references.unreadableStacks.contains(required) {
+                var message =
+                    "stack '\(stack.name)' requires unknown stack '\(required)'; expected one of \(humanList(stackNames))"
+                if let suggestion = nearest(to: required, in: stackNames) {
+                    message += " (did you mean '\(suggestion)'?)"
+                }
                 sink.report(location(ofRequired: required), message)
             }
             if let cycle = requiresCycle(from: stack), let first = cycle.dropFirst().first,
-                !reportedCycles.contains(Set(cycle)) {
+                !reportedCycles.contains(Set(cycle))
+            {
                 foundRequiresCycle = true
                 reportedCycles.append(Set(cycle))
-                sink.report(location(ofRequired: first), "stacks require each other: \(cycle.joined(separator: " → ")); expected 'requires' without a cycle")
+                sink.report(
+                    location(ofRequired: first),
+                    "stacks require each other: \(cycle.joined(separator: " → ")); expected 'requires' without a cycle")
             }
             for setting in stack.settings {
                 if let other = settingTypes[setting.key], other.type != setting.type {
                     let at = references.declaredSettings[stack.name]?[setting.key] ?? .start(of: file)
-                    sink.report(at, "setting '\(setting.key)' is declared as \(setting.type.rawValue) here and as \(other.type.rawValue) by stack '\(other.declaredBy)'; expected one type for a setting in every stack")
+                    sink.report(
+                        at,
+                        "setting '\(setting.key)' is declared as \(setting.type.rawValue) here and as \(other.type.rawValue) by stack '\(other.declaredBy)'; expected one type for a setting in every stack"
+                    )
                 }
                 settingTypes[setting.key] = settingTypes[setting.key] ?? setting
             }
-            let visibleSettings = Set(([stack.name] + requiredStacks(of: stack)).flatMap { name in
-                (stacks.first { $0.name == name }?.settings.map(\.key) ?? []) + (references.declaredSettings[name]?.keys.map { $0 } ?? [])
-            })
-            let settingsKnown = ([stack.name] + requiredStacks(of: stack)).allSatisfy { !references.unreadableStacks.contains($0) }
+            let visibleSettings = Set(
+                ([stack.name] + requiredStacks(of: stack)).flatMap { name in
+                    (stacks.first { $0.name == name }?.settings.map(\.key) ?? [])
+                        + (references.declaredSettings[name]?.keys.map { $0 } ?? [])
+                })
+            let settingsKnown = ([stack.name] + requiredStacks(of: stack)).allSatisfy {
+                !references.unreadableStacks.contains($0)
+            }
             for step in stack.steps {
-                checkStep(step, stack: stack, roleNames: rolesKnown ? roleNames : nil,
-                          visibleSettings: settingsKnown ? visibleSettings : nil, references: references, sink: sink)
+                checkStep(
+                    step, stack: stack, roleNames: rolesKnown ? roleNames : nil,
+                    visibleSettings: settingsKnown ? visibleSettings : nil, references: references, sink: sink)
             }
         }
         return foundRequiresCycle
@@ -143,22 +158,29 @@ public struct Catalog: Sendable {
         return walk(stack.name)
     }
 
-    private func checkStep(_ step: Step, stack: Stack, roleNames: Set<String>?, visibleSettings: Set<String>?,
-                           references: StackReferences, sink: DiagnosticSink) {
+    private func checkStep(
+        _ step: Step, stack: Stack, roleNames: Set<String>?, visibleSettings: Set<String>?,
+        references: StackReferences, sink: DiagnosticSink
+    ) {
         let at = step.location
         let located = references.steps[step.id] ?? StackReferences.StepReferences()
         if let roleNames {
             for role in step.roles + [step.removeOn].compactMap({ $0 }) where !roleNames.contains(role) {
-                var message = "step '\(step.id)' runs on role '\(role)' that no stack declares; expected one of \(humanList(roleNames.sorted()))"
-                if let suggestion = nearest(to: role, in: roleNames.sorted()) { message += " (did you mean '\(suggestion)'?)" }
+                var message =
+                    "step '\(step.id)' runs on role '\(role)' that no stack declares; expected one of \(humanList(roleNames.sorted()))"
+                if let suggestion = nearest(to: role, in: roleNames.sorted()) {
+                    message += " (did you mean '\(suggestion)'?)"
+                }
                 sink.report(located.roles.first { $0.name == role }?.location ?? at, message)
             }
         }
         if step.scope == .cluster && step.roles.isEmpty {
             sink.report(at, "cluster step '\(step.id)' has no 'roles'; expected the role whose first node runs it")
         }
-        for dependency in step.after where self.step(dependency) == nil && references.canCheckSteps(of: dependency.stack) {
-            var message = "step '\(step.id)' is after unknown step '\(dependency)'; expected the name of a step in this stack, or STACK/STEP"
+        for dependency in step.after
+        where self.step(dependency) == nil && references.canCheckSteps(of: dependency.stack) {
+            var message =
+                "step '\(step.id)' is after unknown step '\(dependency)'; expected the name of a step in this stack, or STACK/STEP"
             if let suggestion = nearest(to: dependency.description, in: steps.map(\.id.description)) {
                 message += " (did you mean '\(suggestion)'?)"
             }
@@ -167,21 +189,34 @@ public struct Catalog: Sendable {
         for input in step.inputs {
             switch input.reference {
             case .setting(let key) where visibleSettings.map({ !$0.contains(key) }) ?? false:
-                sink.report(input.location, "input '\(input.name)' reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:' (or a required stack's)")
-            case .cluster(let field) where !["name", "kubernetesVersion", "controlPlaneEndpoint", "podSubnet", "serviceSubnet"].contains(field):
-                sink.report(input.location, "input '\(input.name)' reads unknown cluster field '\(field)'; expected name, kubernetesVersion, controlPlaneEndpoint, podSubnet or serviceSubnet")
+                sink.report(
+                    input.location,
+                    "input '\(input.name)' reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:' (or a required stack's)"
+                )
+            case .cluster(let field)
+            where !["name", "kubernetesVersion", "controlPlaneEndpoint", "podSubnet", "serviceSubnet"].contains(field):
+                sink.report(
+                    input.location,
+                    "input '\(input.name)' reads unknown cluster field '\(field)'; expected name, kubernetesVersion, controlPlaneEndpoint, podSubnet or serviceSubnet"
+                )
             case .output(let source, let key):
                 guard let producer = self.step(source) else {
                     guard references.canCheckSteps(of: source.stack) else { continue }
-                    var message = "input '\(input.name)' reads an output of unknown step '\(source)'; expected steps.STACK/STEP.OUTPUT naming an existing step"
+                    var message =
+                        "input '\(input.name)' reads an output of unknown step '\(source)'; expected steps.STACK/STEP.OUTPUT naming an existing step"
                     if let suggestion = nearest(to: source.description, in: steps.map(\.id.description)) {
                         message += " (did you mean '\(suggestion)'?)"
                     }
                     sink.report(input.location, message)
                     continue
                 }
-                if !producer.outputs.contains(where: { $0.name == key }) && !producer.secrets.contains(where: { $0.name == key }) {
-                    sink.report(input.location, "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.map(\.name)))")
+                if !producer.outputs.contains(where: { $0.name == key })
+                    && !producer.secrets.contains(where: { $0.name == key })
+                {
+                    sink.report(
+                        input.location,
+                        "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.map(\.name)))"
+                    )
                 }
             default:
                 break
@@ -198,8 +233,10 @@ public struct Catalog: Sendable {
             if state[id] == true { return true }
             if state[id] == false {
                 let cycle = path[path.firstIndex(of: id)!...] + [id]
-                sink.report(step(id)?.location ?? .start(of: directory),
-                            "dependency cycle: \(cycle.map(\.description).joined(separator: " → ")); expected steps without circular 'after', outputs or 'requires'")
+                sink.report(
+                    step(id)?.location ?? .start(of: directory),
+                    "dependency cycle: \(cycle.map(\.description).joined(separator: " → ")); expected steps without circular 'after', outputs or 'requires'"
+                )
                 return false
             }
             state[id] = false

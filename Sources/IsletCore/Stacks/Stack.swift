@@ -38,7 +38,8 @@ public struct StepID: Sendable, Hashable, Comparable, Codable, CustomStringConve
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let id = StepID(text, defaultStack: nil) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected stack/step"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "expected stack/step"))
         }
         self = id
     }

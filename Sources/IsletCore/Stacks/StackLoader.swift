@@ -16,13 +16,16 @@ struct StackLoader {
         "lowercase": "abcdefghijklmnopqrstuvwxyz0123456789",
     ]
 
-    static let stepKeys = Set(["name", "description", "scope", "roles", "after", "inputs", "files", "artifacts", "check",
-                               "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral"])
+    static let stepKeys = Set([
+        "name", "description", "scope", "roles", "after", "inputs", "files", "artifacts", "check",
+        "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral",
+    ])
 
     var file: String { directory + "/stack.yaml" }
 
     func load() -> Stack? {
-        guard let root = YAMLNode.load(file: file, displayName: file, sink: sink), let top = root.mapping("stack") else {
+        guard let root = YAMLNode.load(file: file, displayName: file, sink: sink), let top = root.mapping("stack")
+        else {
             return nil
         }
         defer { top.finish() }
@@ -35,14 +38,17 @@ struct StackLoader {
             if written != name {
                 nameNode.report("stack name '\(written)' does not match its folder '\(name)'; expected name: \(name)")
             } else if !NetworkSyntax.isLabel(name) {
-                nameNode.report("stack name '\(name)' is not a DNS label; expected letters, digits and '-' (rename the folder too)")
+                nameNode.report(
+                    "stack name '\(name)' is not a DNS label; expected letters, digits and '-' (rename the folder too)")
             }
         }
         let description = top.optional("description")?.string("description") ?? ""
         let requiresNode = top.optional("requires")
         let requires = requiresNode?.stringList("requires") ?? []
         if let items = requiresNode?.sequence("requires"), items.count == requires.count {
-            references.requires[name] = zip(requires, items).map { StackReferences.Named(name: $0, location: $1.location) }
+            references.requires[name] = zip(requires, items).map {
+                StackReferences.Named(name: $0, location: $1.location)
+            }
         }
         let roles = top.optional("roles")?.sequence("roles")?.compactMap { readRole($0, stack: name) } ?? []
         let settings = top.optional("settings")?.sequence("settings")?.compactMap { readSetting($0, stack: name) } ?? []
@@ -57,8 +63,9 @@ struct StackLoader {
                 }
             }
         }
-        return Stack(name: name, description: description, directory: directory, requires: requires, roles: roles,
-                     settings: settings, steps: steps)
+        return Stack(
+            name: name, description: description, directory: directory, requires: requires, roles: roles,
+            settings: settings, steps: steps)
     }
 
     private func readRole(_ node: YAMLNode, stack: String) -> RoleDeclaration? {
@@ -74,7 +81,8 @@ struct StackLoader {
             maximumNode?.report("'max' \(maximum) is below 'min' \(minimum); expected max ≥ min")
         }
         guard let name else { return nil }
-        return RoleDeclaration(name: name, description: description, minimum: minimum, maximum: maximum, declaredBy: stack)
+        return RoleDeclaration(
+            name: name, description: description, minimum: minimum, maximum: maximum, declaredBy: stack)
     }
 
     private func readSetting(_ node: YAMLNode, stack: String) -> SettingDeclaration? {
@@ -89,16 +97,22 @@ struct StackLoader {
         if let typeNode, let text = typeNode.string("type") {
             type = SettingType(rawValue: text)
             if type == nil {
-                typeNode.report("unknown setting type '\(text)'; expected \(humanList(SettingType.allCases.map(\.rawValue)))")
+                typeNode.report(
+                    "unknown setting type '\(text)'; expected \(humanList(SettingType.allCases.map(\.rawValue)))")
             }
         }
-        let description = map.required("description", expected: "one line saying what the setting is for")?.string("description") ?? ""
+        let description =
+            map.required("description", expected: "one line saying what the setting is for")?.string("description")
+            ?? ""
         var fields: [String: SettingType] = [:]
         if let fieldsNode = map.optional("fields"), let fieldMap = fieldsNode.mapping("fields") {
             for entry in fieldMap.entries {
                 guard let text = entry.value.string("fields.\(entry.key)") else { continue }
-                if let fieldType = SettingType(rawValue: text) { fields[entry.key] = fieldType } else {
-                    entry.value.report("unknown field type '\(text)'; expected \(humanList(SettingType.allCases.map(\.rawValue)))")
+                if let fieldType = SettingType(rawValue: text) {
+                    fields[entry.key] = fieldType
+                } else {
+                    entry.value.report(
+                        "unknown field type '\(text)'; expected \(humanList(SettingType.allCases.map(\.rawValue)))")
                 }
                 _ = fieldMap.optional(entry.key)
             }
@@ -108,10 +122,12 @@ struct StackLoader {
         let secret = map.optional("secret")?.boolean("secret") ?? false
         guard let key, let type else { return nil }
         if !key.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isIdentifier) {
-            map.optional("key")?.report("setting key '\(key)' is not valid; expected dot-separated names such as registry.port")
+            map.optional("key")?.report(
+                "setting key '\(key)' is not valid; expected dot-separated names such as registry.port")
         }
-        var declaration = SettingDeclaration(key: key, type: type, defaultValue: nil, description: description,
-                                             fields: fields, declaredBy: stack, secret: secret)
+        var declaration = SettingDeclaration(
+            key: key, type: type, defaultValue: nil, description: description,
+            fields: fields, declaredBy: stack, secret: secret)
         // A default must itself be a valid value of the declared type: the inventory's own reader checks it.
         if let defaultNode {
             declaration.defaultValue = InventoryLoader(schema: InventorySchema(roles: [], settings: []))
@@ -139,7 +155,9 @@ struct StackLoader {
         var located = StackReferences.StepReferences()
         var scope = Step.Scope.node
         if let scopeNode = map.optional("scope"), let text = scopeNode.string("scope") {
-            if let parsed = Step.Scope(rawValue: text) { scope = parsed } else {
+            if let parsed = Step.Scope(rawValue: text) {
+                scope = parsed
+            } else {
                 scopeNode.report("'scope' of step '\(id)' is '\(text)'; expected node or cluster")
             }
         }
@@ -169,12 +187,16 @@ struct StackLoader {
         let applyNode = map.required("apply", expected: "a POSIX sh script or a script file in the stack folder")
         let apply = applyNode.flatMap { readScript($0, field: "apply") }
         if checkNode == nil && !ephemeral {
-            map.owner.report("step '\(id)' has no 'check'; expected a script that exits 0 when the step's state is already in place (or 'ephemeral: true')")
+            map.owner.report(
+                "step '\(id)' has no 'check'; expected a script that exits 0 when the step's state is already in place (or 'ephemeral: true')"
+            )
         }
         let remove = map.optional("remove").flatMap { readScript($0, field: "remove") }
         let removeOnNode = map.optional("removeOn")
         let removeOn = removeOnNode?.nonEmptyString("removeOn")
-        if let removeOn, let removeOnNode { located.roles.append(StackReferences.Named(name: removeOn, location: removeOnNode.location)) }
+        if let removeOn, let removeOnNode {
+            located.roles.append(StackReferences.Named(name: removeOn, location: removeOnNode.location))
+        }
         var outputs: [OutputDeclaration] = []
         for item in map.optional("outputs")?.sequence("outputs") ?? [] {
             if case .scalar = item.node, let name = item.nonEmptyString("outputs item") {
@@ -186,17 +208,19 @@ struct StackLoader {
                 if let name { outputs.append(OutputDeclaration(name: name, secret: secret)) }
             }
             if let last = outputs.last, !isEnvironmentName(last.name) {
-                item.report("output name '\(last.name)' is not valid; expected an upper-case variable name such as CA_HASH")
+                item.report(
+                    "output name '\(last.name)' is not valid; expected an upper-case variable name such as CA_HASH")
             }
         }
         let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
         if firstWithThisName { references.steps[id] = located }
         // A step whose apply is missing or unreadable (already reported) still exists for the steps that name it.
         let placeholder = Script(text: "", origin: "\(applyNode?.location ?? map.location)")
-        return Step(id: id, description: description, scope: scope,
-                    roles: roles, after: after, inputs: inputs, files: files, artifacts: artifacts, check: check,
-                    apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
-                    ephemeral: ephemeral, location: map.location)
+        return Step(
+            id: id, description: description, scope: scope,
+            roles: roles, after: after, inputs: inputs, files: files, artifacts: artifacts, check: check,
+            apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
+            ephemeral: ephemeral, location: map.location)
     }
 
     private func readInputs(_ node: YAMLNode, stack: String) -> [Input] {
@@ -205,12 +229,15 @@ struct StackLoader {
         for entry in map.entries {
             _ = map.optional(entry.key)
             if !isEnvironmentName(entry.key) || entry.key.hasPrefix("ISLET_") {
-                entry.keyNode.report("input name '\(entry.key)' is not valid; expected an upper-case variable name not starting with ISLET_")
+                entry.keyNode.report(
+                    "input name '\(entry.key)' is not valid; expected an upper-case variable name not starting with ISLET_"
+                )
                 continue
             }
             if case .mapping = entry.value.node, let literal = entry.value.mapping("inputs.\(entry.key)") {
                 if let value = literal.required("value", expected: "the literal value") {
-                    inputs.append(Input(name: entry.key, reference: .literal(value.anyValue()), location: entry.value.location))
+                    inputs.append(
+                        Input(name: entry.key, reference: .literal(value.anyValue()), location: entry.value.location))
                 }
                 literal.finish()
                 continue
@@ -219,7 +246,9 @@ struct StackLoader {
             if let reference = parseReference(text, stack: stack) {
                 inputs.append(Input(name: entry.key, reference: reference, location: entry.value.location))
             } else {
-                entry.value.report("input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT or {value: ...}")
+                entry.value.report(
+                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT or {value: ...}"
+                )
             }
         }
         return inputs
@@ -257,7 +286,9 @@ struct StackLoader {
         }
         var mode = 0o644
         if let modeNode = map.optional("mode"), let text = modeNode.string("mode") {
-            if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed) { mode = parsed } else {
+            if let parsed = Int(text, radix: 8), (0...0o7777).contains(parsed) {
+                mode = parsed
+            } else {
                 modeNode.report("'mode' is '\(text)'; expected an octal file mode such as \"0644\"")
             }
         }
@@ -269,14 +300,17 @@ struct StackLoader {
         guard let template, let destination, let templateNode else { return nil }
         let path = directory + "/" + template
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            templateNode.report("template '\(template)' not found in \(directory); expected a UTF-8 file in the stack folder")
+            templateNode.report(
+                "template '\(template)' not found in \(directory); expected a UTF-8 file in the stack folder")
             return nil
         }
         do {
             _ = try TemplateRenderer.compile(text)
         } catch {
             let (line, column, problem) = describeTemplateError(error, in: text)
-            sink.report(SourceLocation(file: path, line: line, column: column), "template '\(template)' does not parse: \(problem)")
+            sink.report(
+                SourceLocation(file: path, line: line, column: column),
+                "template '\(template)' does not parse: \(problem)")
             return nil
         }
         return ManagedFile(template: template, templateText: text, destination: destination, mode: mode, owner: owner)
@@ -293,7 +327,9 @@ struct StackLoader {
         let length = map.optional("length")?.integer("length", in: 8...4096, meaning: "a length from 8 to 4096") ?? 32
         var alphabet = Self.alphabets["alphanumeric"]!
         if let alphabetNode = map.optional("alphabet"), let text = alphabetNode.string("alphabet") {
-            if let known = Self.alphabets[text] { alphabet = known } else {
+            if let known = Self.alphabets[text] {
+                alphabet = known
+            } else {
                 alphabetNode.report("unknown alphabet '\(text)'; expected \(humanList(Self.alphabets.keys.sorted()))")
             }
         }
@@ -308,7 +344,8 @@ struct StackLoader {
         if looksLikePath {
             let path = directory + "/" + text
             guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
-                node.report("script file '\(text)' not found in \(directory); expected a POSIX sh file in the stack folder")
+                node.report(
+                    "script file '\(text)' not found in \(directory); expected a POSIX sh file in the stack folder")
                 return nil
             }
             return Script(text: body, origin: path)
@@ -341,7 +378,8 @@ func describeTemplateError(_ error: Error, in text: String) -> (line: Int, colum
             problem = "a section is never closed; expected {{/NAME}} for every {{#NAME}} and {{^NAME}}"
         }
     case .sectionCloseNameIncorrect?:
-        problem = "a section is closed with another name than it was opened with; expected {{/NAME}} to close the last {{#NAME}} or {{^NAME}}"
+        problem =
+            "a section is closed with another name than it was opened with; expected {{/NAME}} to close the last {{#NAME}} or {{^NAME}}"
     case .unfinishedName?:
         problem = "a tag is not finished; expected {{NAME}} with both closing braces"
     case .invalidSetDelimiter?:

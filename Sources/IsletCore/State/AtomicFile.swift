@@ -19,7 +19,11 @@ enum AtomicFile {
             var offset = 0
             while offset < buffer.count {
                 let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 { if errno == EINTR { continue }; failure = errno; return }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
                 offset += written
             }
         }

@@ -25,7 +25,8 @@ public final class StateLock: @unchecked Sendable {
         }
         let since = ISO8601DateFormatter().string(from: Date())
         let user = ProcessInfo.processInfo.environment["USER"] ?? String(getuid())
-        let holder = "pid \(getpid()), user \(user), host \(ProcessInfo.processInfo.hostName), since \(since), running '\(command)'"
+        let holder =
+            "pid \(getpid()), user \(user), host \(ProcessInfo.processInfo.hostName), since \(since), running '\(command)'"
         ftruncate(fd, 0)
         _ = holder.withCString { pwrite(fd, $0, strlen($0), 0) }
         fsync(fd)

@@ -71,10 +71,12 @@ public struct StateStore: Sendable {
 
     func prepareDirectory() throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
-            throw StateError.io(path: directory, reason: "cannot create the state folder: \(error.localizedDescription)")
+            throw StateError.io(
+                path: directory, reason: "cannot create the state folder: \(error.localizedDescription)")
         }
     }
 }

@@ -53,7 +53,10 @@ struct YAMLNode {
             let first = Position(context.mark)
             let second = repeatedKey(key, after: first, in: text)
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return (second ?? first, "duplicate key \(keys) (first at line \(first.line)); expected each key once in a mapping")
+            return (
+                second ?? first,
+                "duplicate key \(keys) (first at line \(first.line)); expected each key once in a mapping"
+            )
         case .reader(let problem, _, _, _):
             return (nil, "\(problem); expected UTF-8 text")
         default:
@@ -71,11 +74,13 @@ struct YAMLNode {
     private static func syntaxMessage(_ problem: String, context: String?) -> String {
         let expectations = [
             "could not find expected ':'": "expected KEY: VALUE, with a colon and a space after the key",
-            "mapping values are not allowed in this context": "expected each key at the indentation of its siblings, or a value with ': ' quoted",
+            "mapping values are not allowed in this context":
+                "expected each key at the indentation of its siblings, or a value with ': ' quoted",
             "did not find expected key": "expected each key at the indentation of its siblings",
             "did not find expected '-' indicator": "expected each list item at the indentation of its siblings",
             "found unexpected end of stream": "expected the quote or bracket to be closed",
-            "found character that cannot start any token": "expected spaces, not tabs, for indentation, and special characters quoted",
+            "found character that cannot start any token":
+                "expected spaces, not tabs, for indentation, and special characters quoted",
             "found undefined alias": "expected an anchor (&name) defined before its alias",
         ]
         let what = context.map { "\(problem) (\($0))" } ?? problem
@@ -285,7 +290,9 @@ final class YAMLMapping {
 extension YAMLMapping {
     /// Checks the `apiVersion: islet/v1` and `kind:` every islet file starts with.
     func readHeader(kind: String) {
-        if let node = required("apiVersion", expected: "islet/v1"), let text = node.string("apiVersion"), text != "islet/v1" {
+        if let node = required("apiVersion", expected: "islet/v1"), let text = node.string("apiVersion"),
+            text != "islet/v1"
+        {
             node.report("'apiVersion' is '\(text)'; expected islet/v1")
         }
         if let node = required("kind", expected: kind), let text = node.string("kind"), text != kind {

@@ -18,8 +18,9 @@ public struct LocalTransport: Transport {
             throw LocalTransportError.unreachable(node.name)
         }
         let staging = root + "/.islet-staging"
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: staging, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         return LocalSession(root: root, staging: staging)
     }
 }
@@ -51,7 +52,9 @@ final class LocalSession: NodeSession {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-s"]
         process.currentDirectoryURL = URL(fileURLWithPath: root)
-        let input = Pipe(), out = Pipe(), err = Pipe()
+        let input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardInput = input
         process.standardOutput = out
         process.standardError = err
@@ -73,7 +76,8 @@ final class LocalSession: NodeSession {
             process.terminationHandler = { finished in
                 Thread.detachNewThread {
                     drained.wait()
-                    let status = finished.terminationReason == .uncaughtSignal
+                    let status =
+                        finished.terminationReason == .uncaughtSignal
                         ? ExitStatus(code: nil, signal: String(finished.terminationStatus))
                         : ExitStatus(code: finished.terminationStatus)
                     continuation.resume(returning: status)

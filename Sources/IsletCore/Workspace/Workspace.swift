@@ -21,9 +21,10 @@ public struct Workspace: Sendable {
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
-        return Workspace(catalog: catalog, inventory: inventory, store: store, state: state, secrets: secrets,
-                         inventoryDigest: try digest(ofFile: inventoryPath),
-                         stacksDigest: try digest(ofDirectory: stacksDirectory))
+        return Workspace(
+            catalog: catalog, inventory: inventory, store: store, state: state, secrets: secrets,
+            inventoryDigest: try digest(ofFile: inventoryPath),
+            stacksDigest: try digest(ofDirectory: stacksDirectory))
     }
 
     /// Every known secret value: masked in every line islet prints or logs.

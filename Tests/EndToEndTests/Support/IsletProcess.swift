@@ -36,7 +36,9 @@ struct IsletProcess {
 
     /// Runs islet with `arguments` in `directory`, feeding `input` on stdin.
     @discardableResult
-    static func run(_ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:])
+    static func run(
+        _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:]
+    )
         throws -> Result
     {
         let process = Process()
@@ -47,7 +49,9 @@ struct IsletProcess {
         env["NO_COLOR"] = "1"
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -61,8 +65,9 @@ struct IsletProcess {
         let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !errData.isSet { usleep(1000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.value, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData.value, as: UTF8.self))
     }
 }
 

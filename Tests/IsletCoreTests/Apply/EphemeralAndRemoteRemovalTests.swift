@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Short-lived values (a join token made at apply time) and removals run from another node (a drain).
@@ -8,7 +9,9 @@ import Testing
     /// Removing a worker drains it from the control plane before the worker itself is reset.
     func platform(log: String) -> TestPlatform {
         let platform = TestPlatform()
-        platform.stack("cluster", """
+        platform.stack(
+            "cluster",
+            """
             roles: [{name: control-plane, min: 1}, {name: worker}]
             steps:
               - name: token

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Apply runs steps as a graph: node order, cross-node order, failures, the parallel bound, resuming.
@@ -7,7 +8,9 @@ import Testing
     /// prep on every node → init once on the control plane → join on each worker with init's token.
     func platform(log: String, prepFailsOn: String = "none") -> TestPlatform {
         let platform = TestPlatform()
-        platform.stack("cluster", """
+        platform.stack(
+            "cluster",
+            """
             roles: [{name: control-plane, min: 1}, {name: worker}]
             steps:
               - name: prep
@@ -88,7 +91,9 @@ import Testing
 
     @Test func noMoreThanParallelNodesWorkAtOnce() async throws {
         let platform = TestPlatform()
-        platform.stack("slow", """
+        platform.stack(
+            "slow",
+            """
             roles: [{name: worker}]
             steps:
               - {name: wait, check: "test -f \\"$ISLET_ROOT/done\\"", apply: "sleep 0.2; touch \\"$ISLET_ROOT/done\\""}
@@ -129,6 +134,11 @@ final class ConcurrencyCounter: @unchecked Sendable {
     private var current = 0
     private(set) var maximum = 0
 
-    func enter() { lock.withLock { current += 1; maximum = max(maximum, current) } }
+    func enter() {
+        lock.withLock {
+            current += 1
+            maximum = max(maximum, current)
+        }
+    }
     func leave() { lock.withLock { current -= 1 } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Every row of DESIGN.md's action table, decided from fingerprint, recorded state and the live check.
@@ -7,7 +8,9 @@ import Testing
     /// One node step that writes a marker file, and counts its own runs so tests can see what ran.
     func platform(port: Int = 80) -> TestPlatform {
         let platform = TestPlatform()
-        platform.stack("web", """
+        platform.stack(
+            "web",
+            """
             roles: [{name: web, min: 1}]
             settings: [{key: web.port, type: port, default: 80, description: port served}]
             steps:
@@ -92,7 +95,9 @@ import Testing
     @Test func recordedStepNoLongerDefinedIsRemoveThatForgets() async throws {
         let platform = platform()
         try await platform.apply()
-        platform.stack("web", """
+        platform.stack(
+            "web",
+            """
             roles: [{name: web, min: 1}]
             settings: [{key: web.port, type: port, default: 80, description: port served}]
             steps:
@@ -105,7 +110,9 @@ import Testing
 
     @Test func nodeLosingARoleRemovesThatRolesSteps() async throws {
         let platform = platform()
-        platform.stack("db", """
+        platform.stack(
+            "db",
+            """
             roles: [{name: db}]
             steps:
               - {name: data, roles: [db], check: "test -d \\"$ISLET_ROOT/data\\"", apply: "mkdir -p \\"$ISLET_ROOT/data\\"", remove: "rmdir \\"$ISLET_ROOT/data\\""}
@@ -123,7 +130,8 @@ import Testing
     @Test func replaceRunsAnUnchangedStepAgain() async throws {
         let platform = platform()
         try await platform.apply()
-        let plan = try await platform.plan(replace: [StepInstance(step: StepID(stack: "web", step: "site"), node: "n1")])
+        let plan = try await platform.plan(replace: [StepInstance(step: StepID(stack: "web", step: "site"), node: "n1")]
+        )
         #expect(plan.table == ["n1 web/site update"])
         #expect(plan.changes[0].reason == "replacement requested")
     }
@@ -137,7 +145,9 @@ import Testing
 
     @Test func applyFailsWhenTheCheckStillFailsAfterwards() async throws {
         let platform = TestPlatform()
-        platform.stack("web", """
+        platform.stack(
+            "web",
+            """
             roles: [{name: web}]
             steps:
               - {name: liar, check: "false", apply: "true"}

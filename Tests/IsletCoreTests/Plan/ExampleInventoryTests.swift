@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 @Suite struct ExampleInventoryTests {
@@ -14,7 +15,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = FileManager.default.createFile(atPath: dir + "/.ssh/id_ed25519", contents: Data())
         try text.write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
-        let inventory = try InventoryLoader(schema: catalog.schema, homeDirectory: dir).load(path: dir + "/inventory.yaml")
+        let inventory = try InventoryLoader(schema: catalog.schema, homeDirectory: dir).load(
+            path: dir + "/inventory.yaml")
         #expect(Set(inventory.nodes.flatMap(\.roles)) == Set(catalog.schema.roles.map(\.name)))
         #expect(inventory.settings["base.dataDirectory"] == .string("/var/lib/islet"))
     }

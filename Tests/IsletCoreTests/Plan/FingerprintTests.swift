@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Fingerprints cover only what a step declares: unrelated changes must not ripple into other steps.
 @Suite struct FingerprintTests {
     func platform() -> TestPlatform {
         let platform = TestPlatform()
-        platform.stack("base", """
+        platform.stack(
+            "base",
+            """
             roles: [{name: control-plane, min: 1}, {name: worker}]
             settings:
               - {key: registry.port, type: port, default: 5000, description: registry port}
@@ -33,9 +36,10 @@ import Testing
 
     func fingerprints(_ platform: TestPlatform) async throws -> [String: String] {
         let plan = try await platform.plan()
-        return Dictionary(uniqueKeysWithValues: plan.changes.compactMap { change in
-            change.fingerprint.map { ("\(change.node) \(change.step)", $0) }
-        })
+        return Dictionary(
+            uniqueKeysWithValues: plan.changes.compactMap { change in
+                change.fingerprint.map { ("\(change.node) \(change.step)", $0) }
+            })
     }
 
     @Test func addingANodeChangesNoOtherNodesFingerprints() async throws {
@@ -83,8 +87,11 @@ import Testing
         let before = try await fingerprints(platform)
         let path = platform.stacksDirectory + "/base/stack.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        platform.write(path, text.replacingOccurrences(of: "inputs: {MOTD: settings.motd}\n    check: \"true\"",
-                                                       with: "inputs: {MOTD: settings.motd}\n    check: \"true \""))
+        platform.write(
+            path,
+            text.replacingOccurrences(
+                of: "inputs: {MOTD: settings.motd}\n    check: \"true\"",
+                with: "inputs: {MOTD: settings.motd}\n    check: \"true \""))
         let after = try await fingerprints(platform)
         let changed = before.keys.filter { before[$0] != after[$0] }.sorted()
         #expect(changed == ["cp1 base/banner"])

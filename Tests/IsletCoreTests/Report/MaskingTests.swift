@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Secrets never appear in output, logs, plans or state.
@@ -31,7 +32,9 @@ import Testing
 
     @Test func generatedSecretsAndSecretOutputsStayOutOfStatePlanAndLogs() async throws {
         let platform = TestPlatform()
-        platform.stack("vault", """
+        platform.stack(
+            "vault",
+            """
             roles: [{name: web}]
             steps:
               - name: password
@@ -61,23 +64,28 @@ import Testing
         #expect(!String(decoding: try JSONEncoder().encode(plan), as: UTF8.self).contains(password))
         let logs = FileManager.default.enumerator(atPath: result.logDirectory)!.allObjects.compactMap { $0 as? String }
         var logText = ""
-        for file in logs { logText += (try? String(contentsOfFile: result.logDirectory + "/" + file, encoding: .utf8)) ?? "" }
+        for file in logs {
+            logText += (try? String(contentsOfFile: result.logDirectory + "/" + file, encoding: .utf8)) ?? ""
+        }
         #expect(logText.contains("the password is ***"))
         #expect(logText.contains("using ***"))
         #expect(!logText.contains(password))
         let secrets = try FileManager.default.attributesOfItem(atPath: workspace.store.secretsPath)
         #expect((secrets[.posixPermissions] as? Int) == 0o600)
         let lines = OutputListing.render(OutputListing.entries(workspace), name: nil, showSecrets: false)
-        #expect(lines == [
-            "n1/vault/password.API_KEY = *** (secret; --show-secrets to reveal)",
-            "n1/vault/password.PASSWORD = *** (secret; --show-secrets to reveal)",
-            "n1/vault/password.PUBLIC = visible",
-        ])
+        #expect(
+            lines == [
+                "n1/vault/password.API_KEY = *** (secret; --show-secrets to reveal)",
+                "n1/vault/password.PASSWORD = *** (secret; --show-secrets to reveal)",
+                "n1/vault/password.PUBLIC = visible",
+            ])
     }
 
     @Test func aSecretSettingFromTheEnvironmentReachesTheNodeButNoLogOrState() async throws {
         let platform = TestPlatform()
-        platform.stack("ldap", """
+        platform.stack(
+            "ldap",
+            """
             roles: [{name: web}]
             settings: [{key: ldap.password, type: string, secret: true, description: bind password}]
             steps:
@@ -104,16 +112,21 @@ import Testing
 
     @Test func aMissingEnvironmentVariableIsAValidationError() throws {
         let platform = TestPlatform()
-        platform.stack("ldap", """
+        platform.stack(
+            "ldap",
+            """
             roles: [{name: web}]
             settings: [{key: ldap.password, type: string, secret: true, description: bind password}]
             steps: [{name: bind, check: "true", apply: "true"}]
             """)
-        platform.inventory(nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: ISLET_TEST_UNSET_VARIABLE}}\n")
+        platform.inventory(
+            nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: ISLET_TEST_UNSET_VARIABLE}}\n")
         #expect {
             try platform.workspace()
         } throws: { error in
-            "\(error)".contains("inventory.yaml:8:30: environment variable ISLET_TEST_UNSET_VARIABLE for 'settings.ldap.password' is not set; expected it exported before running islet")
+            "\(error)".contains(
+                "inventory.yaml:8:30: environment variable ISLET_TEST_UNSET_VARIABLE for 'settings.ldap.password' is not set; expected it exported before running islet"
+            )
         }
     }
 }

@@ -1,18 +1,22 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 @Suite struct StatusRendererTests {
     @Test func statusShowsRecordsAndWithRefreshWhichStepsDrifted() async throws {
         let platform = TestPlatform()
-        platform.stack("web", """
+        platform.stack(
+            "web",
+            """
             roles: [{name: web}]
             steps:
               - {name: a, check: "test -f \\"$ISLET_ROOT/a\\"", apply: "touch \\"$ISLET_ROOT/a\\""}
               - {name: b, check: "test -f \\"$ISLET_ROOT/b\\"", apply: "touch \\"$ISLET_ROOT/b\\""}
             """)
         platform.inventory(nodes: [("n1", ["web"])])
-        #expect(StatusRenderer(style: Style(enabled: false)).render(try platform.workspace(), live: nil)
+        #expect(
+            StatusRenderer(style: Style(enabled: false)).render(try platform.workspace(), live: nil)
                 == "No state yet: nothing has been applied. Run islet plan.")
         try await platform.apply()
         try FileManager.default.removeItem(atPath: platform.node("n1", "/b"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 @Suite struct StateStoreTests {
@@ -18,9 +19,12 @@ import Testing
         state.serial = 7
         try store.save(state)
         #expect(try store.load(cluster: "c")?.serial == 7)
-        let backup = try JSONDecoder().decode(State.self, from: Data(contentsOf: URL(fileURLWithPath: store.backupPath)))
+        let backup = try JSONDecoder().decode(
+            State.self, from: Data(contentsOf: URL(fileURLWithPath: store.backupPath)))
         #expect(backup.serial == 0)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/.islet").filter {
+            $0.contains(".tmp-")
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -51,7 +55,8 @@ import Testing
         #expect {
             try StateStore(statePath: path).load(cluster: "c")
         } throws: { error in
-            "\(error)" == "\(path): state format 9 was written by a newer islet (this one reads up to 1); upgrade islet."
+            "\(error)"
+                == "\(path): state format 9 was written by a newer islet (this one reads up to 1); upgrade islet."
         }
     }
 
@@ -116,7 +121,9 @@ import Testing
 @Suite struct StalePlanTests {
     func platform() -> TestPlatform {
         let platform = TestPlatform()
-        platform.stack("web", """
+        platform.stack(
+            "web",
+            """
             roles: [{name: web}]
             steps:
               - {name: a, check: "test -f \\"$ISLET_ROOT/a\\"", apply: "touch \\"$ISLET_ROOT/a\\""}

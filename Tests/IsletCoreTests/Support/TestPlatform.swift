@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import IsletCore
 
 /// A throwaway platform on disk: stacks and an inventory written from strings, nodes as local folders.
@@ -22,8 +23,9 @@ final class TestPlatform: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         write(folder + "/stack.yaml", "apiVersion: islet/v1\nkind: Stack\nname: \(name)\n" + body)
         for (path, text) in files {
-            try? FileManager.default.createDirectory(atPath: (folder + "/" + path as NSString).deletingLastPathComponent,
-                                                     withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                atPath: (folder + "/" + path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             write(folder + "/" + path, text)
         }
     }
@@ -46,16 +48,21 @@ final class TestPlatform: @unchecked Sendable {
         try Workspace.load(inventoryPath: inventoryPath, stacksDirectory: stacksDirectory, statePath: nil)
     }
 
-    func plan(target: String? = nil, replace: Set<StepInstance> = [], transport: (any Transport)? = nil) async throws -> Plan {
+    func plan(target: String? = nil, replace: Set<StepInstance> = [], transport: (any Transport)? = nil) async throws
+        -> Plan
+    {
         let connections = Connections(transport: transport ?? LocalTransport(baseDirectory: nodesDirectory))
         defer { Task { await connections.closeAll() } }
-        return await Planner(workspace: try workspace(), target: target, replace: replace).plan(connections: connections)
+        return await Planner(workspace: try workspace(), target: target, replace: replace).plan(
+            connections: connections)
     }
 
     /// Plans and applies, as `islet apply --yes` does.
     @discardableResult
-    func apply(parallel: Int = 10, interruption: Interruption = Interruption(), transport: (any Transport)? = nil,
-               observer: ApplyObserver = ApplyObserver()) async throws -> (Plan, ApplyResult) {
+    func apply(
+        parallel: Int = 10, interruption: Interruption = Interruption(), transport: (any Transport)? = nil,
+        observer: ApplyObserver = ApplyObserver()
+    ) async throws -> (Plan, ApplyResult) {
         let workspace = try self.workspace()
         let connections = Connections(transport: transport ?? LocalTransport(baseDirectory: nodesDirectory))
         let plan = await Planner(workspace: workspace).plan(connections: connections)

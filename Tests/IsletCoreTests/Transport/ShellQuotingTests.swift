@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import IsletCore
 
 /// Any value passed as an input reaches the script byte for byte, and nothing in it runs.
 @Suite struct ShellQuotingTests {
     /// Bytes a shell treats specially, mixed with arbitrary ones (NUL excluded: no shell variable holds it).
-    static let nasty: [[UInt8]] = ["'", "\"", "`", "$(touch pwned)", "${HOME}", "\\", "\n", "'\\''", "*", "; rm -rf /",
-                                   "\r", "\t", "$", "!", "#", "~", "|", "&", "<", ">", "(", ")", "{", "}"].map { Array($0.utf8) }
+    static let nasty: [[UInt8]] = [
+        "'", "\"", "`", "$(touch pwned)", "${HOME}", "\\", "\n", "'\\''", "*", "; rm -rf /",
+        "\r", "\t", "$", "!", "#", "~", "|", "&", "<", ">", "(", ")", "{", "}",
+    ].map { Array($0.utf8) }
 
     struct SplitMix: RandomNumberGenerator {
         var state: UInt64
@@ -66,7 +69,8 @@ import Testing
     }
 
     @Test func everyNastyPieceAloneSurvivesQuoting() throws {
-        try roundTrip(Self.nasty + [[], Array("''''".utf8), Array("a'b\"c`d$(e)\n\\f".utf8)], through: ShellQuoting.quote(bytes:))
+        try roundTrip(
+            Self.nasty + [[], Array("''''".utf8), Array("a'b\"c`d$(e)\n\\f".utf8)], through: ShellQuoting.quote(bytes:))
     }
 
     @Test func stringQuotingMatchesByteQuoting() {
@@ -83,7 +87,9 @@ import Testing
     /// The same through the engine: an inventory setting with every nasty piece reaches the step's script.
     @Test func aNastySettingReachesTheScriptUnchanged() async throws {
         let platform = TestPlatform()
-        platform.stack("echo", """
+        platform.stack(
+            "echo",
+            """
             roles: [{name: web}]
             settings: [{key: banner, type: string, description: text written as is}]
             steps:

@@ -35,14 +35,17 @@ func run(_ arguments: [String], environment: [String: String]? = nil, input: Str
 func makeTemporaryDirectory(_ prefix: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+        atPath: path, withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700])
     return path
 }
 
 /// A private key generated with ssh-keygen; `path + ".pub"` is its public key.
-func generateKey(in directory: String, name: String, type: String = "ed25519", bits: Int? = nil,
-                 passphrase: String = "") throws -> String {
+func generateKey(
+    in directory: String, name: String, type: String = "ed25519", bits: Int? = nil,
+    passphrase: String = ""
+) throws -> String {
     let path = directory + "/" + name
     var arguments = ["/usr/bin/ssh-keygen", "-q", "-t", type, "-N", passphrase, "-C", name, "-f", path]
     if let bits { arguments += ["-b", String(bits)] }
@@ -120,7 +123,9 @@ func shell(_ arguments: [String], environment: [String: String]? = nil, input: S
 }
 
 /// `generateKey` off the cooperative pool.
-func makeKey(in directory: String, name: String, type: String = "ed25519", bits: Int? = nil,
-             passphrase: String = "") async throws -> String {
+func makeKey(
+    in directory: String, name: String, type: String = "ed25519", bits: Int? = nil,
+    passphrase: String = ""
+) async throws -> String {
     try await offPool { try generateKey(in: directory, name: name, type: type, bits: bits, passphrase: passphrase) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import IsletSSH
 
 /// A throwaway OpenSSH server on 127.0.0.1 for one test, run as root with
@@ -28,8 +29,9 @@ final class TestSSHD: @unchecked Sendable {
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
             do {
-                process = try Self.start(directory: directory, port: port, hostKey: hostKey,
-                                         config: config, users: users, log: log)
+                process = try Self.start(
+                    directory: directory, port: port, hostKey: hostKey,
+                    config: config, users: users, log: log)
                 self.port = port
                 return
             } catch {
@@ -66,8 +68,8 @@ final class TestSSHD: @unchecked Sendable {
         var parents: [pid_t: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")")
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
             else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, let parent = pid_t(fields[1]) { parents[pid] = parent }
@@ -95,23 +97,26 @@ final class TestSSHD: @unchecked Sendable {
     /// The sshd log, for failure messages.
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-    private static func start(directory: String, port: Int, hostKey: String, config: [String],
-                              users: [(String, String)], log: String) throws -> Daemon {
+    private static func start(
+        directory: String, port: Int, hostKey: String, config: [String],
+        users: [(String, String)], log: String
+    ) throws -> Daemon {
         let configPath = directory + "/sshd_config"
-        let lines = [
-            "ListenAddress 127.0.0.1:\(port)",
-            "HostKey \(hostKey)",
-            "PidFile \(directory)/sshd.pid",
-            "AuthorizedKeysFile \(directory)/authorized_keys",
-            "StrictModes no",
-            "UsePAM no",
-            "KbdInteractiveAuthentication no",
-            "MaxStartups 100:30:200",
-            "LogLevel VERBOSE",
-            "PrintMotd no",
-            "X11Forwarding no",
-            "Subsystem sftp /usr/lib/openssh/sftp-server",
-        ] + config
+        let lines =
+            [
+                "ListenAddress 127.0.0.1:\(port)",
+                "HostKey \(hostKey)",
+                "PidFile \(directory)/sshd.pid",
+                "AuthorizedKeysFile \(directory)/authorized_keys",
+                "StrictModes no",
+                "UsePAM no",
+                "KbdInteractiveAuthentication no",
+                "MaxStartups 100:30:200",
+                "LogLevel VERBOSE",
+                "PrintMotd no",
+                "X11Forwarding no",
+                "Subsystem sftp /usr/lib/openssh/sftp-server",
+            ] + config
         try (lines.joined(separator: "\n") + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
 
         let arguments: [String]
@@ -126,8 +131,9 @@ final class TestSSHD: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if !process.isRunning {
-                throw CommandFailed(command: ["sshd"], status: -1,
-                                    output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+                throw CommandFailed(
+                    command: ["sshd"], status: -1,
+                    output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
             }
             if canConnect(port: port) { return process }
             usleep(20_000)
@@ -138,7 +144,9 @@ final class TestSSHD: @unchecked Sendable {
 
     /// Shadows /etc/passwd and /etc/shadow with copies that add `users`,
     /// only inside sshd's own mount namespace; the machine is not changed.
-    private static func userNamespaceScript(directory: String, users: [(String, String)], configPath: String) throws -> String {
+    private static func userNamespaceScript(directory: String, users: [(String, String)], configPath: String) throws
+        -> String
+    {
         var passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
         var shadow = try String(contentsOfFile: "/etc/shadow", encoding: .utf8)
         for (index, (name, password)) in users.enumerated() {
@@ -201,10 +209,13 @@ final class Fixture: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: scratch) }
 
-    func endpoint(user: String = "root", keys: [String]? = nil, connectTimeout: Duration = .seconds(30),
-                  operationTimeout: Duration = .seconds(60)) -> SSHEndpoint {
-        SSHEndpoint(host: "127.0.0.1", port: sshd.port, user: user, identityFiles: keys ?? [clientKey],
-                    connectTimeout: connectTimeout, operationTimeout: operationTimeout)
+    func endpoint(
+        user: String = "root", keys: [String]? = nil, connectTimeout: Duration = .seconds(30),
+        operationTimeout: Duration = .seconds(60)
+    ) -> SSHEndpoint {
+        SSHEndpoint(
+            host: "127.0.0.1", port: sshd.port, user: user, identityFiles: keys ?? [clientKey],
+            connectTimeout: connectTimeout, operationTimeout: operationTimeout)
     }
 
     var hostKeys: SSHHostKeyPolicy {
@@ -213,9 +224,12 @@ final class Fixture: Sendable {
 
     static let noAgent = SSHCredentials(useAgent: false)
 
-    func connect(_ endpoint: SSHEndpoint? = nil, credentials: SSHCredentials = Fixture.noAgent) async throws -> SSHConnection {
-        try await SSHConnection.connect(name: "test-node", to: endpoint ?? self.endpoint(),
-                                        hostKeys: hostKeys, credentials: credentials)
+    func connect(_ endpoint: SSHEndpoint? = nil, credentials: SSHCredentials = Fixture.noAgent) async throws
+        -> SSHConnection
+    {
+        try await SSHConnection.connect(
+            name: "test-node", to: endpoint ?? self.endpoint(),
+            hostKeys: hostKeys, credentials: credentials)
     }
 }
 
