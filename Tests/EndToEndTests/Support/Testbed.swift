@@ -7,9 +7,11 @@ enum Testbed {
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let script = root + "/Tests/testbed/testbed"
     /// Apart from the demo's folder, so tests never touch a demo someone left running.
-    static let directory = "/var/tmp/islet-testbed-tests"
+    /// `ISLET_E2E_TESTBED_DIR` and `ISLET_E2E_TESTBED_NET` move them, so two checkouts can test at once.
+    static let directory =
+        ProcessInfo.processInfo.environment["ISLET_E2E_TESTBED_DIR"] ?? "/var/tmp/islet-testbed-tests"
     /// Node N listens on 127.0.20.N: apart from the demo (127.0.10) and the benchmarks.
-    static let network = "127.0.20"
+    static let network = ProcessInfo.processInfo.environment["ISLET_E2E_TESTBED_NET"] ?? "127.0.20"
 
     @discardableResult
     static func run(_ arguments: [String], allowFailure: Bool = false) throws -> String {
