@@ -1,5 +1,6 @@
 import CLibSSH2
 import Foundation
+import IsletCore
 
 /// Runs one remote command on a fresh channel, feeding stdin while streaming
 /// stdout and stderr.
@@ -12,6 +13,8 @@ struct ChannelExec {
     let session: Session
     let command: String
     let stdin: [UInt8]
+    /// More stdin after `stdin`, as the engine sends it; EOF once it is closed. Without one, EOF follows `stdin`.
+    var more: ScriptFeed? = nil
     let onOutput: @Sendable (SSHOutputStream, [UInt8]) -> Void
 
     private static let readSize = 128 * 1024
@@ -30,6 +33,7 @@ struct ChannelExec {
 
     private func pump(_ channel: Channel) throws {
         var buffer = [UInt8](repeating: 0, count: Self.readSize)
+        var input = stdin
         var written = 0
         var stdinDone = false  // EOF sent, or the remote stopped reading
         var outputDone = false
@@ -45,7 +49,7 @@ struct ChannelExec {
             }
 
             if !stdinDone {
-                stdinDone = try feed(channel, written: &written, progress: &progress)
+                stdinDone = try sendInput(channel, input: &input, written: &written, progress: &progress)
             }
 
             if outputDone {
@@ -59,7 +63,7 @@ struct ChannelExec {
                 continue
             }
             let wait = min(1000, session.keepalive())
-            if session.waitForSocket(timeoutMs: wait) {
+            if session.waitForSocket(timeoutMs: wait, orReadable: stdinDone ? nil : more?.wakeDescriptor) {
                 lastHeard = .now
             } else if ContinuousClock.now - lastHeard > session.operationTimeout {
                 throw SSHError.timeout(
@@ -99,9 +103,21 @@ struct ChannelExec {
 
     /// Writes as much stdin as the channel takes; returns true once EOF is
     /// sent or the remote will read no more.
-    private func feed(_ channel: Channel, written: inout Int, progress: inout Bool) throws -> Bool {
-        while written < stdin.count {
-            let n = try stdin.withUnsafeBytes { bytes -> Int in
+    private func sendInput(_ channel: Channel, input: inout [UInt8], written: inout Int, progress: inout Bool) throws
+        -> Bool
+    {
+        while true {
+            if written == input.count, let more {
+                let (bytes, closed) = more.take()
+                if !bytes.isEmpty {
+                    input = bytes
+                    written = 0
+                } else if !closed {
+                    return false
+                }
+            }
+            if written == input.count { break }
+            let n = try input.withUnsafeBytes { bytes -> Int in
                 let chunk = min(Self.writeSize, bytes.count - written)
                 let base = bytes.baseAddress?.advanced(by: written).assumingMemoryBound(to: CChar.self)
                 return try session.finishingPartialSend { islet_channel_write(channel.raw, base, chunk) }

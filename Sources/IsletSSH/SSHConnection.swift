@@ -1,4 +1,5 @@
 import Foundation
+import IsletCore
 import Synchronization
 
 /// An authenticated SSH connection to one node, for the whole run.
@@ -147,13 +148,16 @@ public final class SSHConnection: Sendable {
     /// - Returns: The exit code, or the signal that killed the command.
     /// - Throws: `SSHError.channelFailed`, `.timeout` (server silent, not even
     ///   answering keepalives, for the operation timeout), `.connectionLost`.
+    /// - Parameter feed: more stdin after `stdin`, sent as it comes; EOF once the feed is closed.
     public func execute(
         _ command: String,
         stdin: [UInt8],
+        feed: ScriptFeed? = nil,
         onOutput: @escaping @Sendable (SSHOutputStream, [UInt8]) -> Void
     ) async throws -> SSHExitStatus {
         try await withSession { state in
-            try ChannelExec(session: state.session, command: command, stdin: stdin, onOutput: onOutput).run()
+            try ChannelExec(session: state.session, command: command, stdin: stdin, more: feed, onOutput: onOutput)
+                .run()
         }
     }
 

@@ -91,8 +91,8 @@ final class SSHNodeSession: NodeSession {
         return "\(user)@\(address), host key \(connection.hostKeyFingerprint)\(become)"
     }
 
-    func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
-        let status = try await connection.execute(command, stdin: passwordLine + Array(script.utf8)) { stream, bytes in
+    func run(feed: ScriptFeed, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+        let status = try await connection.execute(command, stdin: passwordLine, feed: feed) { stream, bytes in
             output(OutputChunk(stream: stream == .stdout ? .stdout : .stderr, bytes: bytes))
         }
         return ExitStatus(code: status.code, signal: status.signal)

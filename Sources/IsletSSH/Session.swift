@@ -155,12 +155,21 @@ final class Session {
     /// In non-blocking mode, waits until the socket can make progress in the
     /// direction libssh2 is blocked on, or data arrives. Returns true if the
     /// server sent something (which is how liveness is measured).
-    func waitForSocket(timeoutMs: Int32) -> Bool {
+    /// - Parameter other: a descriptor whose readability also ends the wait (more stdin to send); the
+    ///   result then says only whether the socket had something.
+    func waitForSocket(timeoutMs: Int32, orReadable other: Int32? = nil) -> Bool {
         var events = Int16(POLLIN)
         if libssh2_session_block_directions(raw) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
             events |= Int16(POLLOUT)
         }
-        let revents = pollOne(socket.fd, events: events, timeoutMs: timeoutMs)
-        return revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        guard let other else {
+            let revents = pollOne(socket.fd, events: events, timeoutMs: timeoutMs)
+            return revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        }
+        var entries = [
+            pollfd(fd: socket.fd, events: events, revents: 0), pollfd(fd: other, events: Int16(POLLIN), revents: 0),
+        ]
+        while poll(&entries, 2, timeoutMs) < 0 && errno == EINTR {}
+        return entries[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || entries[1].revents != 0
     }
 }

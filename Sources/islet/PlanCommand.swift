@@ -38,7 +38,7 @@ struct PlanCommand: AsyncParsableCommand {
             say(PlanRenderer(style: .detect()).render(plan))
             if let out { say("Saved the plan to \(out). Apply it exactly with: islet apply \(out)") }
         }
-        if !plan.failures.isEmpty { throw ExitCode(1) }
+        if !plan.failures.isEmpty || !plan.stepErrors.isEmpty { throw ExitCode(1) }
         if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
     }
 }
@@ -63,7 +63,7 @@ struct SelectionOptions: ParsableArguments {
         for text in replace {
             let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let step = StepID(parts[1], defaultStack: nil),
-                workspace.placement.instances.contains(StepInstance(step: step, node: parts[0]))
+                workspace.graph.contains(StepInstance(step: step, node: parts[0]))
             else {
                 throw ValidationError(
                     "--replace \(text): expected NODE/STACK/STEP naming a step that runs on that node")

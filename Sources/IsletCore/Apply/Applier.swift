@@ -54,8 +54,7 @@ public struct Applier: Sendable {
                 logger.info(
                     "step started",
                     metadata: [
-                        "node": "\(change.node)", "step": "\(change.step)",
-                        "action": "\(change.action.rawValue)",
+                        "node": "\(change.node)", "step": "\(change.step)", "action": "\(change.action.rawValue)",
                     ])
                 observer.started(change)
             },
@@ -63,76 +62,112 @@ public struct Applier: Sendable {
                 logger.info(
                     "step finished",
                     metadata: [
-                        "node": "\(change.node)", "step": "\(change.step)",
-                        "outcome": "\(outcome)", "duration": "\(duration)",
+                        "node": "\(change.node)", "step": "\(change.step)", "outcome": "\(outcome)",
+                        "duration": "\(duration)",
                     ])
                 observer.finished(change, outcome, duration)
             })
-        let ledger = Ledger(workspace: workspace, masker: log.masker)
-        let runner = StepRunner(
-            workspace: workspace, placement: workspace.placement, facts: plan.facts, ledger: ledger,
-            connections: connections, log: log)
-        let scheduler = Scheduler(parallel: parallel, interruption: interruption)
+        let context = ApplyContext(
+            workspace: workspace, graph: workspace.graph, facts: plan.facts,
+            ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log)
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
-        let removalOutcomes = await scheduler.run(removals, observer: observer) { await runner.run($0) }
-        results += zip(removals.map(\.change), removalOutcomes.map { $0 ?? .skipped(reason: "not started") })
+        let removalOutcomes = await run(removals, context: context, observer: observer, canJoin: { _, _ in true })
+        results += zip(removals.map(\.change), removalOutcomes)
         let jobs = applyJobs(plan)
-        let outcomes = await scheduler.run(jobs, observer: observer) { await runner.run($0) }
-        for (job, outcome) in zip(jobs, outcomes) where job.presetOutcome == nil {
-            results.append((job.change, outcome ?? .skipped(reason: "not started")))
+        let outcomes = await run(jobs, context: context, observer: observer, canJoin: batchRule(jobs))
+        for (job, outcome) in zip(jobs, outcomes) where job.presetOutcome == nil || job.change.error != nil {
+            results.append((job.change, outcome))
         }
         return ApplyResult(results: results, logDirectory: log.directory)
+    }
+
+    private func run(
+        _ jobs: [Job], context: ApplyContext, observer: ApplyObserver,
+        canJoin: @escaping @Sendable (Int, [Int]) -> Bool
+    ) async -> [StepOutcome] {
+        let scheduler = Scheduler(
+            jobs: jobs, parallel: parallel, interruption: interruption, observer: observer, canJoin: canJoin)
+        let runner = BatchRunner(context: context, jobs: jobs, observer: observer, interruption: interruption)
+        return await scheduler.run { batch, scheduler in await runner.run(batch, scheduler: scheduler) }
+    }
+
+    /// A job joins a batch unless it reads outputs of a job in that batch: those are known only once the
+    /// batch's results are back, and the job's inputs, files and fingerprint depend on them.
+    func batchRule(_ jobs: [Job]) -> @Sendable (Int, [Int]) -> Bool {
+        let graph = workspace.graph
+        var jobOf: [StepInstance: Int] = [:]
+        for (index, job) in jobs.enumerated() {
+            jobOf[StepInstance(step: job.change.step, node: job.change.node)] = index
+        }
+        let lookup = jobOf
+        return { candidate, batch in
+            let change = jobs[candidate].change
+            let reader = StepInstance(step: change.step, node: change.node)
+            let sources = graph.catalog.step(change.step)?.outputSources ?? []
+            return sources.allSatisfy { source in
+                guard let producer = graph.producer(of: source, for: reader), let job = lookup[producer] else {
+                    return true
+                }
+                return !batch.contains(job)
+            }
+        }
     }
 
     /// A removal waits for the removals of the steps that depend on its step. The catalog has no cycles,
     /// so neither does this.
     func removalJobs(_ changes: [PlannedChange]) -> [Job] {
-        changes.enumerated().map { index, change in
-            let dependents = changes.indices.filter { other in
-                other != index && workspace.catalog.dependsTransitively(changes[other].step, on: change.step)
-            }
-            return Job(change: change, executor: change.runsOn ?? change.node, dependencies: dependents)
+        let waits = workspace.graph.removalDependencies(changes.map { StepInstance(step: $0.step, node: $0.node) })
+        return zip(changes, waits).map { change, dependencies in
+            Job(change: change, executor: change.runsOn ?? change.node, dependencies: dependencies)
         }
     }
 
     /// Jobs for every acting change, each waiting for the acting instances it depends on, directly or through
-    /// instances that do not act. Instances on nodes that could not be probed count as failed.
+    /// instances that do not act. Instances on nodes that could not be probed count as failed, and so do
+    /// steps that could not be resolved at plan time.
     func applyJobs(_ plan: Plan) -> [Job] {
-        let placement = workspace.placement
+        let graph = workspace.graph
         let acting = plan.changes.filter { $0.action != .remove && $0.action != .noChange }
-        var jobIndex: [StepInstance: Int] = [:]
+        var jobs = acting.map { change in
+            Job(
+                change: change, executor: change.node, dependencies: [],
+                presetOutcome: change.error.map { .failed(message: $0, log: nil) })
+        }
+        var jobOfInstance: [Int: Int] = [:]
         for (index, change) in acting.enumerated() {
-            jobIndex[StepInstance(step: change.step, node: change.node)] = index
+            if let instance = graph.index(of: StepInstance(step: change.step, node: change.node)) {
+                jobOfInstance[instance] = index
+            }
         }
         let unreachable = Set(plan.failures.map(\.node))
-        var jobs = acting.map { Job(change: $0, executor: $0.node, dependencies: []) }
-        // Placeholder jobs stand for instances on unreachable nodes, so their dependents are skipped, not run.
-        var placeholders: [StepInstance: Int] = [:]
-        for (index, change) in acting.enumerated() {
-            var seen: Set<StepInstance> = []
-            var queue = placement.dependencies(of: StepInstance(step: change.step, node: change.node))
-            var dependencies: Set<Int> = []
-            while let next = queue.popLast() {
-                guard seen.insert(next).inserted else { continue }
-                if let job = jobIndex[next] {
-                    dependencies.insert(job)
-                } else if unreachable.contains(next.node) {
-                    if placeholders[next] == nil {
-                        placeholders[next] = jobs.count
-                        let change = PlannedChange(
-                            node: next.node, step: next.step, action: .noChange,
-                            reason: "node unreachable")
-                        jobs.append(
-                            Job(
-                                change: change, executor: next.node, dependencies: [],
-                                presetOutcome: .failed(message: "node \(next.node) is unreachable", log: nil)))
-                    }
-                    dependencies.insert(placeholders[next]!)
-                } else {
-                    queue += placement.dependencies(of: next)
-                }
+        // Per instance that does not act: the jobs it stands between (memoized; instances come in
+        // dependency order, so a walk only ever goes to smaller indexes).
+        var through: [Int: Set<Int>] = [:]
+        func waits(for instance: Int) -> Set<Int> {
+            if let job = jobOfInstance[instance] { return [job] }
+            if let known = through[instance] { return known }
+            let node = graph.instances[instance].node
+            var result: Set<Int> = []
+            if unreachable.contains(node) {
+                // A stand-in for an instance on an unreachable node, so its dependents are skipped, not run.
+                let change = PlannedChange(
+                    node: node, step: graph.instances[instance].step, action: .noChange, reason: "node unreachable")
+                result = [jobs.count]
+                jobs.append(
+                    Job(
+                        change: change, executor: node, dependencies: [],
+                        presetOutcome: .failed(message: "node \(node) is unreachable", log: nil)))
+            } else {
+                for dependency in graph.dependencies[instance] { result.formUnion(waits(for: dependency)) }
             }
+            through[instance] = result
+            return result
+        }
+        for (index, change) in acting.enumerated() {
+            guard let instance = graph.index(of: StepInstance(step: change.step, node: change.node)) else { continue }
+            var dependencies: Set<Int> = []
+            for dependency in graph.dependencies[instance] { dependencies.formUnion(waits(for: dependency)) }
             jobs[index].dependencies = dependencies.sorted()
         }
         return jobs
@@ -143,18 +178,5 @@ public struct StalePlan: Error, CustomStringConvertible {
     public var reasons: [String]
     public var description: String {
         "the saved plan is stale: " + reasons.joined(separator: "; ") + ". Run islet plan again."
-    }
-}
-
-extension Catalog {
-    /// Whether `step` depends on `other`, directly or through other steps.
-    func dependsTransitively(_ step: StepID, on other: StepID) -> Bool {
-        var seen: Set<StepID> = []
-        var queue = dependencies(of: step)
-        while let next = queue.popLast() {
-            if next == other { return true }
-            if seen.insert(next).inserted { queue += dependencies(of: next) }
-        }
-        return false
     }
 }

@@ -46,6 +46,9 @@ public struct PlannedChange: Codable, Sendable, Equatable {
     public var filesInPlace: [String]?
     /// For `adopt`: outputs the check reported, recorded as the step's outputs.
     public var adoptedOutputs: [String]?
+    /// Why the step cannot be planned (an input it cannot pass, a template that does not render), naming the
+    /// stack file and line; apply counts it as failed and skips what depends on it.
+    public var error: String?
 }
 
 public struct NodeFailure: Codable, Sendable, Equatable {
@@ -76,6 +79,9 @@ public struct Plan: Codable, Sendable {
     }
 
     public var hasChanges: Bool { !actionable.isEmpty }
+
+    /// Steps that could not be planned.
+    public var stepErrors: [PlannedChange] { changes.filter { $0.error != nil } }
 
     public func count(_ action: Action) -> Int { changes.filter { $0.action == action }.count }
 

@@ -18,16 +18,19 @@ public struct Planner: Sendable {
 
     /// Probes every node in one round trip each (facts and all checks), then decides.
     public func plan(connections: Connections) async -> Plan {
-        let placement = workspace.placement
-        let desired = placement.instances.filter { target == nil || $0.node == target }
-        let nodes = workspace.inventory.nodes.filter { node in desired.contains { $0.node == node.name } }
+        let graph = workspace.graph
+        var instancesByNode: [String: [StepInstance]] = [:]
+        for instance in graph.instances where target == nil || instance.node == target {
+            instancesByNode[instance.node, default: []].append(instance)
+        }
+        let nodes = workspace.inventory.nodes.filter { instancesByNode[$0.name] != nil }
         var reports: [String: NodeReport] = [:]
         var failures: [NodeFailure] = []
         await withTaskGroup(of: (String, Result<NodeReport, NodeUnreachable>).self) { group in
             var queue = nodes[...]
             func startNext() {
                 guard let node = queue.popFirst() else { return }
-                let instances = desired.filter { $0.node == node.name }
+                let instances = instancesByNode[node.name] ?? []
                 group.addTask { (node.name, await probe(node, instances: instances, connections: connections)) }
             }
             for _ in 0..<parallel { startNext() }
@@ -40,12 +43,11 @@ public struct Planner: Sendable {
             }
         }
         let facts = reports.mapValues(\.facts)
-        var changes = decide(desired: desired.filter { reports[$0.node] != nil }, reports: reports, facts: facts)
+        let desired = graph.instances.filter { (target == nil || $0.node == target) && reports[$0.node] != nil }
+        var changes = decide(desired: desired, reports: reports, facts: facts)
         // Node by node in inventory order, then steps in dependency order: how people read a plan.
-        let nodeOrder = Dictionary(uniqueKeysWithValues: workspace.inventory.nodes.enumerated().map { ($1.name, $0) })
-        let stepOrder = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
         changes.sort {
-            (nodeOrder[$0.node] ?? 0, stepOrder[$0.step] ?? 0) < (nodeOrder[$1.node] ?? 0, stepOrder[$1.step] ?? 0)
+            graph.readingOrder(StepInstance(step: $0.step, node: $0.node), StepInstance(step: $1.step, node: $1.node))
         }
         changes = removals() + changes
         return Plan(
@@ -55,7 +57,8 @@ public struct Planner: Sendable {
             failures: failures.sorted { $0.node < $1.node })
     }
 
-    /// Facts and every check of one node, in one script.
+    /// Facts and every check of one node, in one script. A step whose check cannot be sent (an input no
+    /// shell can hold, a template that does not render) is that step's error, not the node's.
     private func probe(_ node: Node, instances: [StepInstance], connections: Connections) async
         -> Result<NodeReport, NodeUnreachable>
     {
@@ -65,35 +68,55 @@ public struct Planner: Sendable {
         case .success(let open): session = open
         case .failure(let failure): return .failure(failure)
         }
-        do {
-            let resolver = StepResolver(placement: workspace.placement, facts: [:])
-            var script = NodeScript(filesystemRoot: session.filesystemRoot)
-            script.gatherFacts()
-            for (index, instance) in instances.enumerated() {
-                guard let step = workspace.catalog.step(instance.step), !step.ephemeral, let check = step.check else {
-                    continue
-                }
+        let resolver = StepResolver(graph: workspace.graph, facts: [:])
+        let recorded = RecordedOutputs(workspace: workspace)
+        var script = NodeScript(filesystemRoot: session.filesystemRoot, lock: .shared)
+        var report = NodeReport()
+        script.gatherFacts()
+        for (index, instance) in instances.enumerated() {
+            report.indexes[instance] = index
+            guard let step = workspace.catalog.step(instance.step), !step.ephemeral, let check = step.check else {
+                continue
+            }
+            do {
                 // Values known from state: good enough for a check; the fingerprint is computed after the probe.
-                let resolved = try resolver.resolve(
-                    instance, outputs: RecordedOutputs(workspace: workspace), acting: [])
-                script.append("(")
-                try script.export(
+                let resolved = try resolver.resolve(instance, outputs: recorded, acting: [])
+                var fragment = script
+                fragment.append("(")
+                try fragment.export(
                     resolved.environment, factInputs: step.factInputs, index: index, node: node.name, step: step.id)
-                script.reportFiles(resolved.files, index: index)
-                script.runScript(check, kind: "check", index: index, quiet: true)
-                script.reportOutputs(index: index, includeLog: true)
-                script.append(")")
+                for line in fragment.fileReports(resolved.files, index: index, verify: false) { fragment.append(line) }
+                fragment.append(NodeScript.evaluate(check, log: "\"$__t/log.\(index)\""))
+                fragment.append("__emit \(ResultKind.checked.rawValue) \(index) \"$?\"")
+                fragment.append(fragment.outputReport(index: index))
+                fragment.append(fragment.logReport(index: index))
+                fragment.append(") 9>&-")
+                script = fragment
+            } catch {
+                report.errors[index] = "\(step.location): step \(step.id) on \(node.name): \(error)"
             }
-            let collected = OutputCollector()
+        }
+        do {
+            let reader = NodeResultReader(marker: script.marker)
+            let errors = OutputCollector()
             let status = try await session.run(script: script.text) { chunk in
-                if chunk.stream == .stdout { collected.append(chunk.bytes) }
+                switch chunk.stream {
+                case .stdout: reader.read(chunk.bytes)
+                case .stderr: errors.append(chunk.bytes)
+                }
             }
-            guard status.code != 70 else {
+            reader.finish()
+            let snapshot = reader.snapshot
+            guard snapshot.ready else {
+                let stderr = errors.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 return .failure(
-                    NodeUnreachable(node: node.name, message: "the probe script could not start (\(status))"))
+                    NodeUnreachable(
+                        node: node.name,
+                        message: "the probe script could not start (\(status))" + (stderr.isEmpty ? "" : ": \(stderr)"))
+                )
             }
-            var report = NodeReport(stdout: collected.text, marker: script.marker)
-            report.indexes = Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($1, $0) })
+            report.facts = snapshot.facts
+            report.results = snapshot.results
             return .success(report)
         } catch {
             return .failure(NodeUnreachable(node: node.name, message: "\(error)"))
@@ -104,7 +127,7 @@ public struct Planner: Sendable {
     func decide(desired: [StepInstance], reports: [String: NodeReport], facts: [String: [String: String]])
         -> [PlannedChange]
     {
-        let resolver = StepResolver(placement: workspace.placement, facts: facts)
+        let resolver = StepResolver(graph: workspace.graph, facts: facts)
         var outputs = RecordedOutputs(workspace: workspace)
         var acting: Set<StepInstance> = []
         var changes: [PlannedChange] = []
@@ -112,24 +135,34 @@ public struct Planner: Sendable {
             guard let step = workspace.catalog.step(instance.step), !step.ephemeral else { continue }
             let report = reports[instance.node]!
             let index = report.indexes[instance] ?? -1
+            let results = report.results[index] ?? StepResults()
             let record = workspace.state?.record(node: instance.node, step: instance.step)
             var change = PlannedChange(node: instance.node, step: instance.step, action: .noChange, reason: "")
+            if let error = report.errors[index] {
+                change.action = record == nil ? .create : .update
+                change.reason = "cannot be planned"
+                change.error = error
+                changes.append(change)
+                acting.insert(instance)
+                continue
+            }
             let resolved: ResolvedStep
             do {
                 resolved = try resolver.resolve(instance, outputs: outputs, acting: acting)
             } catch {
                 change.action = record == nil ? .create : .update
-                change.reason = "\(error)"
+                change.reason = "cannot be planned"
+                change.error = "\(step.location): step \(step.id) on \(instance.node): \(error)"
                 changes.append(change)
                 acting.insert(instance)
                 continue
             }
-            let checkPassed = report.converged(index: index, files: resolved.files)
+            let checkPassed = results.converged(files: resolved.files)
             change.fingerprint = resolved.fingerprint
             change.filesInPlace = resolved.files.enumerated()
-                .filter { report.files[index]?[$0.offset]?.matches($0.element) == true }
+                .filter { results.files[$0.offset]?.matches($0.element) == true }
                 .map(\.element.destination)
-            let reported = report.outputs[index] ?? [:]
+            let reported = results.outputs ?? [:]
             let missingOutputs = step.outputs.map(\.name).filter { reported[$0] == nil }
             switch (record, resolved.fingerprint) {
             case (nil, _) where checkPassed && missingOutputs.isEmpty && resolved.pendingInputs.isEmpty:
@@ -150,7 +183,7 @@ public struct Planner: Sendable {
                 change.reason = "definition changed"
             case (_, _) where !checkPassed:
                 change.action = .repair
-                let drifted = report.driftedFiles(index: index, files: resolved.files)
+                let drifted = results.driftedFiles(resolved.files)
                 change.reason = drifted.isEmpty ? "check fails" : "drifted: \(drifted.joined(separator: ", "))"
             case (.some, _) where replace.contains(instance):
                 change.action = .update
@@ -166,14 +199,14 @@ public struct Planner: Sendable {
 
     /// Short-lived steps run when a step that reads their outputs acts.
     private func ephemeralRuns(desired: [StepInstance], acting: Set<StepInstance>) -> [PlannedChange] {
-        let placement = workspace.placement
-        var needed: [StepInstance] = []
+        let graph = workspace.graph
+        var needed: Set<StepInstance> = []
         for instance in desired where acting.contains(instance) {
             for source in workspace.catalog.step(instance.step)?.outputSources ?? [] {
                 guard workspace.catalog.step(source)?.ephemeral == true,
-                    let producer = placement.producer(of: source, for: instance), !needed.contains(producer)
+                    let producer = graph.producer(of: source, for: instance)
                 else { continue }
-                needed.append(producer)
+                needed.insert(producer)
             }
         }
         return desired.filter(needed.contains).map {
@@ -184,15 +217,17 @@ public struct Planner: Sendable {
     /// Recorded steps whose node or step is no longer desired.
     private func removals() -> [PlannedChange] {
         guard let state = workspace.state else { return [] }
-        let desired = Set(workspace.placement.instances)
+        let graph = workspace.graph
         var changes: [PlannedChange] = []
         // Reverse dependency order: a step is removed before the steps it depends on.
-        let order = Dictionary(uniqueKeysWithValues: workspace.catalog.steps.enumerated().map { ($1.id, $0) })
         let pairs = state.recordedPairs.filter { target == nil || $0.node == target }
-            .sorted { (order[$0.step] ?? Int.max, $0.node) > (order[$1.step] ?? Int.max, $1.node) }
-        for pair in pairs where !desired.contains(StepInstance(step: pair.step, node: pair.node)) {
+            .sorted {
+                (workspace.catalog.position(of: $0.step) ?? Int.max, $0.node)
+                    > (workspace.catalog.position(of: $1.step) ?? Int.max, $1.node)
+            }
+        for pair in pairs where !graph.contains(StepInstance(step: pair.step, node: pair.node)) {
             let step = workspace.catalog.step(pair.step)
-            let nodeGone = workspace.inventory.node(named: pair.node) == nil
+            let nodeGone = graph.node(named: pair.node) == nil
             var reason = nodeGone ? "node removed from the inventory" : "step no longer runs on this node"
             if step == nil { reason = "step no longer defined; its record is forgotten" }
             var change = PlannedChange(node: pair.node, step: pair.step, action: .remove, reason: reason)
@@ -204,6 +239,16 @@ public struct Planner: Sendable {
         }
         return changes
     }
+}
+
+/// What one node reported to a plan's probe.
+struct NodeReport {
+    var facts: [String: String] = [:]
+    var results: [Int: StepResults] = [:]
+    /// Which index each instance had in the script.
+    var indexes: [StepInstance: Int] = [:]
+    /// Steps whose check could not be sent, by index: their error, naming the stack file and line.
+    var errors: [Int: String] = [:]
 }
 
 /// Outputs as the state records them (secret ones from the secrets file), plus `extra` ones known only to
@@ -238,13 +283,4 @@ struct RecordedOutputs: OutputSource {
     func generatedSecret(_ step: StepID, _ name: String) -> String? {
         secrets[SecretStore.generatedKey(step, name)]
     }
-}
-
-/// Collects a script's stdout from the transport's thread.
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-
-    func append(_ chunk: [UInt8]) { lock.withLock { bytes += chunk } }
-    var text: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
 }

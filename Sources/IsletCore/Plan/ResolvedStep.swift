@@ -34,19 +34,19 @@ public protocol OutputSource: Sendable {
 
 /// Resolves inputs, renders templates and computes fingerprints. Pure: the same inputs give the same result.
 public struct StepResolver: Sendable {
-    public let placement: Placement
+    public let graph: DesiredGraph
     public let facts: [String: [String: String]]
 
     /// Settings declared `secret: true`: inputs reading them are masked and fingerprinted by hash.
     let secretSettings: Set<String>
 
-    public init(placement: Placement, facts: [String: [String: String]]) {
-        self.placement = placement
+    public init(graph: DesiredGraph, facts: [String: [String: String]]) {
+        self.graph = graph
         self.facts = facts
-        secretSettings = placement.catalog.schema.secretKeys
+        secretSettings = graph.catalog.schema.secretKeys
     }
 
-    var inventory: Inventory { placement.inventory }
+    var inventory: Inventory { graph.inventory }
 
     /// - Parameters:
     ///   - acting: instances that will run in this apply before the step: their outputs may change.
@@ -55,7 +55,7 @@ public struct StepResolver: Sendable {
         _ instance: StepInstance, outputs: OutputSource, acting: Set<StepInstance>,
         removedNodeAddress: String? = nil
     ) throws -> ResolvedStep {
-        guard let step = placement.catalog.step(instance.step) else {
+        guard let step = graph.catalog.step(instance.step) else {
             throw ResolveError.unknownStep(instance.step)
         }
         var values: [String: Value] = [:]
@@ -64,7 +64,7 @@ public struct StepResolver: Sendable {
         var secrets: [String] = []
         var volatile: Set<String> = []
         var secretInputs: Set<String> = []
-        let node = inventory.node(named: instance.node)
+        let node = graph.node(named: instance.node)
         for input in step.inputs {
             var value: Value = .string("")
             switch input.reference {
@@ -87,8 +87,8 @@ public struct StepResolver: Sendable {
             case .literal(let literal):
                 value = literal
             case .output(let source, let key):
-                let producerStep = placement.catalog.step(source)
-                let producer = placement.producer(of: source, for: instance)
+                let producerStep = graph.catalog.step(source)
+                let producer = graph.producer(of: source, for: instance)
                 if producerStep?.ephemeral == true { volatile.insert(input.name) }
                 let generated =
                     producerStep?.secrets.contains { $0.name == key } == true

@@ -22,10 +22,14 @@ public struct PlanRenderer: Sendable {
         }
         let acting = plan.changes.filter { $0.action != .remove && $0.action != .noChange }
         var nodes: [String] = []
-        for change in acting where !nodes.contains(change.node) { nodes.append(change.node) }
+        var byNode: [String: [PlannedChange]] = [:]
+        for change in acting {
+            if byNode[change.node] == nil { nodes.append(change.node) }
+            byNode[change.node, default: []].append(change)
+        }
         for node in nodes {
             lines.append(style.bold(node))
-            let changes = acting.filter { $0.node == node }
+            let changes = byNode[node] ?? []
             var stacks: [String] = []
             for change in changes where !stacks.contains(change.step.stack) { stacks.append(change.step.stack) }
             for stack in stacks {
@@ -44,6 +48,13 @@ public struct PlanRenderer: Sendable {
             if !lines.isEmpty { lines.append("") }
             lines.append(style.red(style.bold("Unreachable nodes (not planned):")))
             for failure in plan.failures { lines.append("  " + style.red("✗ \(failure.message)")) }
+        }
+        let errors = plan.stepErrors
+        if !errors.isEmpty {
+            if !lines.isEmpty { lines.append("") }
+            lines.append(
+                style.red(style.bold("Steps that cannot be planned (apply skips them and what depends on them):")))
+            for change in errors { lines.append("  " + style.red("✗ \(change.error ?? "")")) }
         }
         if !lines.isEmpty { lines.append("") }
         if !plan.hasChanges && plan.failures.isEmpty {

@@ -5,12 +5,32 @@ public struct Catalog: Sendable {
     public var directory: String
     public var stacks: [Stack]
     /// Every step, each after everything it depends on.
-    public var steps: [Step]
-
-    public func step(_ id: StepID) -> Step? { steps.first { $0.id == id } }
-
+    public private(set) var steps: [Step]
     /// The roles and settings the inventory is validated against: the union of the stacks' declarations.
-    public var schema: InventorySchema {
+    public private(set) var schema: InventorySchema
+    /// Where each step is in `steps`.
+    private var positions: [StepID: Int] = [:]
+    /// Per step position: the positions it waits for, with those implied by another one left out.
+    private(set) var waitsFor: [[Int]] = []
+    /// Per step position: the positions whose `waitsFor` holds it.
+    private(set) var waitedForBy: [[Int]] = []
+    /// Per step position: the positions of every step that depends on it, directly or not.
+    private(set) var dependentsClosure: [Set<Int>] = []
+
+    init(directory: String, stacks: [Stack], steps: [Step]) {
+        self.directory = directory
+        self.stacks = stacks
+        self.steps = steps
+        schema = Self.schema(of: stacks)
+        index()
+    }
+
+    public func step(_ id: StepID) -> Step? { positions[id].map { steps[$0] } }
+
+    /// The step's place in dependency order: every step comes after the steps it depends on.
+    public func position(of id: StepID) -> Int? { positions[id] }
+
+    private static func schema(of stacks: [Stack]) -> InventorySchema {
         var roles: [RoleDeclaration] = []
         for role in stacks.flatMap(\.roles) {
             if let index = roles.firstIndex(where: { $0.name == role.name }) {
@@ -38,6 +58,45 @@ public struct Catalog: Sendable {
         }
         var seen: Set<StepID> = []
         return result.filter { seen.insert($0).inserted }
+    }
+
+    /// Indexes the steps by id and works out, once, what each waits for.
+    ///
+    /// A dependency `d` is left out of a step's list when another dependency `e` of the same step depends on
+    /// `d` directly and runs on exactly the nodes `d` runs on (same scope, same roles): every instance of `e`
+    /// then waits for the matching instance of `d`, so waiting for `e` implies waiting for `d`. This keeps a
+    /// stack that requires a long stack from waiting on each of its steps one by one.
+    private mutating func index() {
+        positions = Dictionary(steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let direct = steps.map { step in Set(dependencies(of: step.id).compactMap { positions[$0] }) }
+        func samePlacement(_ a: Int, _ b: Int) -> Bool {
+            steps[a].scope == steps[b].scope && Set(steps[a].roles) == Set(steps[b].roles)
+        }
+        waitsFor = direct.map { dependencies in
+            dependencies.filter { candidate in
+                !dependencies.contains { other in
+                    other != candidate && direct[other].contains(candidate) && samePlacement(other, candidate)
+                }
+            }.sorted()
+        }
+        waitedForBy = Array(repeating: [], count: steps.count)
+        for (position, dependencies) in waitsFor.enumerated() {
+            for dependency in dependencies { waitedForBy[dependency].append(position) }
+        }
+        // Steps are in dependency order once loading succeeded, so one backward pass closes the relation.
+        dependentsClosure = Array(repeating: [], count: steps.count)
+        for position in steps.indices.reversed() {
+            for dependency in direct[position] where dependency < position {
+                dependentsClosure[dependency].insert(position)
+                dependentsClosure[dependency].formUnion(dependentsClosure[position])
+            }
+        }
+    }
+
+    /// Whether `step` depends on `other`, directly or through other steps.
+    func dependsTransitively(_ step: StepID, on other: StepID) -> Bool {
+        guard let position = positions[step], let dependency = positions[other] else { return false }
+        return dependentsClosure[dependency].contains(position)
     }
 
     /// The stacks `stack` requires, directly or through others.
@@ -74,7 +133,10 @@ public struct Catalog: Sendable {
         // A cycle is reported along with every other problem; a cycle of `requires` is already reported whole.
         if !requiresCycle {
             let ordered = catalog.orderedSteps(sink: sink)
-            if sink.isEmpty { catalog.steps = ordered }
+            if sink.isEmpty {
+                catalog.steps = ordered
+                catalog.index()
+            }
         }
         try sink.throwIfAny()
         return catalog

@@ -47,7 +47,9 @@ final class LocalSession: NodeSession {
 
     var summary: String { "local folder \(root)" }
 
-    func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+    func run(feed: ScriptFeed, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+        // A shell that exits before reading all it was sent must end that write with an error, not end islet.
+        signal(SIGPIPE, SIG_IGN)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-s"]
@@ -91,7 +93,13 @@ final class LocalSession: NodeSession {
             }
             let writer = input.fileHandleForWriting
             Thread.detachNewThread {
-                try? writer.write(contentsOf: Data(script.utf8))
+                var wake = pollfd(fd: feed.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+                while true {
+                    let (bytes, closed) = feed.take()
+                    if !bytes.isEmpty { try? writer.write(contentsOf: Data(bytes)) }
+                    if closed { break }
+                    _ = poll(&wake, 1, 1000)
+                }
                 try? writer.close()
             }
         }

@@ -31,14 +31,90 @@ public protocol NodeSession: AnyObject, Sendable {
     var summary: String { get }
 
     /// Runs a POSIX sh script with root rights (the transport adds `sudo` when the inventory asks for it).
-    /// The script travels on stdin, never in argv. Output is streamed to `output` as it arrives.
-    func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus
+    /// The script travels on stdin, never in argv, as `feed` gives it: the shell runs each part as it
+    /// arrives, and the script ends once the feed is closed. Output is streamed to `output` as it arrives.
+    func run(feed: ScriptFeed, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus
 
     /// Copies a local file into the session's private staging directory and returns its path on the node.
     func upload(file localPath: String, as name: String) async throws -> String
 
     /// Ends the connection and releases everything it holds.
     func close() async
+}
+
+extension NodeSession {
+    /// Runs a script given whole.
+    public func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
+        try await run(feed: ScriptFeed(whole: script), output: output)
+    }
+}
+
+/// A script's text as the engine hands it over, part by part: a batch sends each step only once the one
+/// before it is over, so that Ctrl-C can stop between steps (the feed closes instead) without a round trip
+/// per step. Transports take bytes from any thread and may wait on `wakeDescriptor`, which is readable
+/// whenever there is something to take or the feed was closed.
+public final class ScriptFeed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [UInt8] = []
+    private var closed = false
+    private let pipe: (read: Int32, write: Int32)
+
+    public init() {
+        var descriptors: [Int32] = [-1, -1]
+        if Foundation.pipe(&descriptors) == 0 {
+            for descriptor in descriptors {
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            }
+        }
+        pipe = (descriptors[0], descriptors[1])
+    }
+
+    /// A feed holding `text` and closed.
+    public convenience init(whole text: String) {
+        self.init()
+        send(text)
+        close()
+    }
+
+    deinit {
+        Foundation.close(pipe.read)
+        Foundation.close(pipe.write)
+    }
+
+    /// Readable when `take` has something new, or the feed was closed.
+    public var wakeDescriptor: Int32 { pipe.read }
+
+    public func send(_ text: String) {
+        lock.withLock {
+            guard !closed else { return }
+            pending += Array(text.utf8)
+        }
+        wake()
+    }
+
+    /// No more text: the shell reaches the end of its input and exits.
+    public func close() {
+        lock.withLock { closed = true }
+        wake()
+    }
+
+    public var isClosed: Bool { lock.withLock { closed } }
+
+    /// Everything sent since the last call, and whether the feed is closed (then nothing more will come).
+    public func take() -> (bytes: [UInt8], closed: Bool) {
+        var drain = [UInt8](repeating: 0, count: 64)
+        while Foundation.read(pipe.read, &drain, drain.count) > 0 {}
+        return lock.withLock {
+            defer { pending = [] }
+            return (pending, closed)
+        }
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = Foundation.write(pipe.write, &byte, 1)
+    }
 }
 
 public struct OutputChunk: Sendable {

@@ -2,16 +2,16 @@ import Foundation
 
 /// Everything one islet command works from: the stacks, the inventory checked against them, and the state.
 public struct Workspace: Sendable {
-    public var catalog: Catalog
-    public var inventory: Inventory
+    public let catalog: Catalog
+    public let inventory: Inventory
+    /// Which steps run where and in what order: built once, read by plan, apply and status.
+    public let graph: DesiredGraph
     public var store: StateStore
     /// nil before the first apply.
     public var state: State?
     public var secrets: SecretStore
     public var inventoryDigest: String
     public var stacksDigest: String
-
-    public var placement: Placement { Placement(catalog: catalog, inventory: inventory) }
 
     /// Loads and validates; nothing is written.
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
@@ -22,7 +22,8 @@ public struct Workspace: Sendable {
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
         return Workspace(
-            catalog: catalog, inventory: inventory, store: store, state: state, secrets: secrets,
+            catalog: catalog, inventory: inventory, graph: DesiredGraph(catalog: catalog, inventory: inventory),
+            store: store, state: state, secrets: secrets,
             inventoryDigest: try digest(ofFile: inventoryPath),
             stacksDigest: try digest(ofDirectory: stacksDirectory))
     }
