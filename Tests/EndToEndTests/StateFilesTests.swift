@@ -5,29 +5,15 @@ import Testing
 @Suite struct StateFilesTests {
     /// A platform with one step that uses a generated secret.
     func platform() -> String {
-        let dir = makeTemporaryDirectory("islet-e2e-state")
-        try? FileManager.default.createDirectory(atPath: dir + "/stacks/vault", withIntermediateDirectories: true)
-        let stack = """
-            apiVersion: islet/v1
-            kind: Stack
-            name: vault
-            roles: [{name: web}]
-            steps:
-              - name: password
-                secrets: [{name: PASSWORD, length: 24}]
-                check: test -f "$ISLET_ROOT/pw"
-                apply: printf '%s' "$PASSWORD" > "$ISLET_ROOT/pw"
-            """
-        _ = FileManager.default.createFile(atPath: dir + "/stacks/vault/stack.yaml", contents: Data(stack.utf8))
-        let inventory = """
-            apiVersion: islet/v1
-            kind: Inventory
-            cluster: {name: local}
-            nodes:
-              - {name: n1, address: 10.9.0.1, roles: [web]}
-            """
-        _ = FileManager.default.createFile(atPath: dir + "/inventory.yaml", contents: Data(inventory.utf8))
-        return dir
+        makeLocalPlatform(
+            prefix: "islet-e2e-state", stack: "vault",
+            steps: """
+                  - name: password
+                    secrets: [{name: PASSWORD, length: 24}]
+                    check: test -f "$ISLET_ROOT/pw"
+                    apply: printf '%s' "$PASSWORD" > "$ISLET_ROOT/pw"
+
+                """)
     }
 
     let arguments = ["-i", "inventory.yaml", "--stacks", "stacks", "--local", "nodes"]
