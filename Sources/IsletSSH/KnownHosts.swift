@@ -58,7 +58,8 @@ struct KnownHosts {
         guard policy.acceptNew else {
             throw SSHError.hostKeyUnknown(
                 node: session.node, hostPort: hostPort,
-                keyType: key.typeName, fingerprint: key.fingerprint)
+                keyType: key.typeName, fingerprint: key.fingerprint,
+                checkedFiles: policy.knownHostsFiles.map(expandTilde), recordFile: expandTilde(policy.recordFile))
         }
         try record("\(hostPort) \(key.typeName) \(key.base64)\n")
     }

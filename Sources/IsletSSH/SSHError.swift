@@ -6,7 +6,10 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Equatable {
     /// TCP connected but the SSH protocol exchange failed (not an SSH server, no common algorithms).
     case handshakeFailed(node: String, address: String, port: Int, reason: String)
     /// No known_hosts file has a key for this host; it may be accepted with `--accept-new-host-keys`.
-    case hostKeyUnknown(node: String, hostPort: String, keyType: String, fingerprint: String)
+    /// `checkedFiles` are the files read (missing ones included), `recordFile` where an accepted key goes.
+    case hostKeyUnknown(
+        node: String, hostPort: String, keyType: String, fingerprint: String, checkedFiles: [String],
+        recordFile: String)
     /// A known_hosts entry for this host holds a different key. Never accepted automatically.
     case hostKeyChanged(
         node: String, hostPort: String, expectedFingerprint: String, offeredFingerprint: String, knownHostsFile: String)
@@ -29,7 +32,7 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Equatable {
     public var node: String {
         switch self {
         case .connectFailed(let node, _, _, _), .handshakeFailed(let node, _, _, _),
-            .hostKeyUnknown(let node, _, _, _), .hostKeyChanged(let node, _, _, _, _),
+            .hostKeyUnknown(let node, _, _, _, _, _), .hostKeyChanged(let node, _, _, _, _),
             .authenticationFailed(let node, _, _, _), .timeout(let node, _),
             .connectionLost(let node, _), .channelFailed(let node, _, _),
             .sftpFailed(let node, _, _, _), .localFileFailed(let node, _, _), .closed(let node):
@@ -43,12 +46,13 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Equatable {
             return "node \(node): cannot connect to \(address) port \(port): \(reason)"
         case .handshakeFailed(let node, let address, let port, let reason):
             return "node \(node): SSH handshake with \(address) port \(port) failed: \(reason)"
-        case .hostKeyUnknown(let node, let hostPort, let keyType, let fingerprint):
+        case .hostKeyUnknown(let node, let hostPort, let keyType, let fingerprint, let files, let recordFile):
+            let checked = files.isEmpty ? "no known_hosts file was given" : "checked: " + files.joined(separator: ", ")
             return """
                 node \(node): the host key of \(hostPort) is not in any known_hosts file \
-                (\(keyType) \(fingerprint)). Check the fingerprint on the machine itself \
+                (\(keyType) \(fingerprint); \(checked)). Check the fingerprint on the machine itself \
                 (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then rerun with \
-                --accept-new-host-keys to record it, or add the key to a known_hosts file \
+                --accept-new-host-keys to record it in \(recordFile), or add the key to a known_hosts file \
                 (ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts, after checking it).
                 """
         case .hostKeyChanged(let node, let hostPort, let expected, let offered, let file):

@@ -27,12 +27,13 @@ struct ApplyCommand: AsyncParsableCommand {
         let connections: Connections
         let plan: Plan
         do {
-            workspace = try options.loadWorkspace()
+            _ = try Selection.parallel(selection.parallel)
+            workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets)
+            if let notice = workspace.rotationNotice { say(notice) }
             lock = try StateLock.acquire(workspace.store, command: CommandLine.arguments.joined(separator: " "))
             connections = Connections(transport: options.transport(workspace))
             if let planFile {
-                plan = try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: planFile)))
-                try Applier(workspace: workspace).checkCurrent(plan)
+                plan = try SavedPlan.load(from: planFile, for: workspace)
             } else {
                 plan = try await selection.makePlan(workspace, connections: connections)
             }

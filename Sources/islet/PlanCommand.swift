@@ -22,18 +22,17 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let plan: Plan
         do {
-            let workspace = try options.loadWorkspace()
+            let workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets)
+            if let notice = workspace.rotationNotice { say(notice) }
             let connections = Connections(transport: options.transport(workspace))
             plan = try await selection.makePlan(workspace, connections: connections)
             await connections.closeAll()
-            if let out {
-                try encodePlan(plan).write(to: URL(fileURLWithPath: out), options: .atomic)
-            }
+            if let out { try SavedPlan.write(plan, to: out) }
         } catch {
             throw fail(error)
         }
         if json {
-            say(String(decoding: try encodePlan(plan), as: UTF8.self))
+            say(String(decoding: try SavedPlan.encode(plan), as: UTF8.self))
         } else {
             say(PlanRenderer(style: .detect()).render(plan))
             if let out { say("Saved the plan to \(out). Apply it exactly with: islet apply \(out)") }
@@ -52,31 +51,20 @@ struct SelectionOptions: ParsableArguments {
         help: ArgumentHelp("Run this step again even if nothing changed (repeatable).", valueName: "NODE/STACK/STEP"))
     var replace: [String] = []
 
-    @Option(help: "How many nodes to work on at once.")
+    // Unconditional, so `--parallel -3` is read as a number (and refused as below 1), not as a missing value.
+    @Option(parsing: .unconditional, help: "How many nodes to work on at once (1 or more).")
     var parallel: Int = 10
 
-    func makePlan(_ workspace: Workspace, connections: Connections) async throws -> Plan {
-        if let target, workspace.inventory.node(named: target) == nil && workspace.state?.nodes[target] == nil {
-            throw ValidationError("--target \(target): no such node in the inventory or the state")
-        }
-        var instances: Set<StepInstance> = []
-        for text in replace {
-            let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let step = StepID(parts[1], defaultStack: nil),
-                workspace.graph.contains(StepInstance(step: step, node: parts[0]))
-            else {
-                throw ValidationError(
-                    "--replace \(text): expected NODE/STACK/STEP naming a step that runs on that node")
-            }
-            instances.insert(StepInstance(step: step, node: parts[0]))
-        }
-        return await Planner(workspace: workspace, target: target, replace: instances, parallel: parallel)
-            .plan(connections: connections)
-    }
-}
+    @Flag(
+        help:
+            "Go on when the secrets file lacks secrets the state records: make them anew (plan lists them). Passwords on the nodes change."
+    )
+    var rotateSecrets = false
 
-func encodePlan(_ plan: Plan) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return try encoder.encode(plan)
+    func makePlan(_ workspace: Workspace, connections: Connections) async throws -> Plan {
+        try await Selection(target: target, replace: replace, parallel: parallel, workspace: workspace).planner(
+            workspace
+        )
+        .plan(connections: connections)
+    }
 }

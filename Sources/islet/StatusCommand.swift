@@ -10,13 +10,18 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Run every check on the nodes now and show which steps hold, drifted or are outdated.")
     var refresh = false
 
-    @Option(help: "How many nodes to check at once.")
+    // Unconditional, so `--parallel -3` is read as a number (and refused as below 1), not as a missing value.
+    @Option(parsing: .unconditional, help: "How many nodes to check at once (1 or more).")
     var parallel: Int = 10
 
+    @Flag(help: "With --refresh: exit 0 when every step holds, 2 when something drifted or changed, 1 on error.")
+    var detailedExitcode = false
+
     func run() async throws {
+        var plan: Plan?
         do {
+            let parallel = try Selection.parallel(parallel)
             let workspace = try options.loadWorkspace()
-            var plan: Plan?
             if refresh {
                 let connections = Connections(transport: options.transport(workspace))
                 plan = await Planner(workspace: workspace, parallel: parallel).plan(connections: connections)
@@ -26,5 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+        let status = StatusRenderer.exitStatus(live: plan, detailedExitcode: detailedExitcode)
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -31,8 +31,9 @@ struct WorkspaceOptions: ParsableArguments {
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
     }
 
-    func loadWorkspace() throws -> Workspace {
-        try Workspace.load(inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state)
+    func loadWorkspace(rotateSecrets: Bool = false) throws -> Workspace {
+        try Workspace.load(
+            inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets)
     }
 
     /// SSH as the inventory says, or local folders with `--local`.
@@ -40,9 +41,13 @@ struct WorkspaceOptions: ParsableArguments {
         if let local { return LocalTransport(baseDirectory: local) }
         let environment = ProcessInfo.processInfo.environment
         let identityFiles = workspace.inventory.nodes.compactMap(\.ssh.identityFile)
+        // Host keys are the operator's: one file per user, whatever --state says; the file islet used to keep
+        // beside the inventory is still read.
+        var policy = SSHTransport.hostKeyPolicy(
+            isletKnownHosts: StateStore.knownHostsPath(), acceptNew: acceptNewHostKeys)
+        policy.knownHostsFiles.append(StateStore.legacyKnownHostsPath(inventoryPath: inventory))
         return SSHTransport(
-            hostKeys: SSHTransport.hostKeyPolicy(
-                isletKnownHosts: workspace.store.knownHostsPath, acceptNew: acceptNewHostKeys),
+            hostKeys: policy,
             credentials: SSHCredentials.fromEnvironment(
                 environment, promptingForPassphraseOf: Array(Set(identityFiles))),
             becomePassword: environment["ISLET_BECOME_PASSWORD"])

@@ -5,32 +5,18 @@ import Testing
 @Suite struct LocalApplyTests {
     /// A platform folder with one stack whose step sleeps `seconds`, so a test can act while it runs.
     func platform(seconds: Double = 0) -> String {
-        let dir = makeTemporaryDirectory("islet-e2e-local")
-        try? FileManager.default.createDirectory(atPath: dir + "/stacks/slow", withIntermediateDirectories: true)
-        let stack = """
-            apiVersion: islet/v1
-            kind: Stack
-            name: slow
-            roles: [{name: web}]
-            steps:
-              - name: first
-                check: test -f "$ISLET_ROOT/first"
-                apply: sleep \(seconds); touch "$ISLET_ROOT/first"
-              - name: second
-                after: [first]
-                check: test -f "$ISLET_ROOT/second"
-                apply: touch "$ISLET_ROOT/second"
-            """
-        _ = FileManager.default.createFile(atPath: dir + "/stacks/slow/stack.yaml", contents: Data(stack.utf8))
-        let inventory = """
-            apiVersion: islet/v1
-            kind: Inventory
-            cluster: {name: local}
-            nodes:
-              - {name: n1, address: 10.9.0.1, roles: [web]}
-            """
-        _ = FileManager.default.createFile(atPath: dir + "/inventory.yaml", contents: Data(inventory.utf8))
-        return dir
+        makeLocalPlatform(
+            prefix: "islet-e2e-local", stack: "slow",
+            steps: """
+                  - name: first
+                    check: test -f "$ISLET_ROOT/first"
+                    apply: sleep \(seconds); touch "$ISLET_ROOT/first"
+                  - name: second
+                    after: [first]
+                    check: test -f "$ISLET_ROOT/second"
+                    apply: touch "$ISLET_ROOT/second"
+
+                """)
     }
 
     let arguments = ["-i", "inventory.yaml", "--stacks", "stacks", "--local", "nodes"]

@@ -180,6 +180,27 @@ struct SSHTestbedTests {
         #expect(try Testbed.exec(2, "test -e /etc/demo && echo yes || echo no") == "no\n")
     }
 
+    /// Host keys are the operator's: another state file must not make accepted keys unknown. A key accepted
+    /// once is found again from anywhere, and an unknown key's message lists every file read.
+    @Test func hostKeysAreFoundWhateverTheStateFileAndTheMessageListsTheFilesRead() throws {
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The testbed's keys, beside the inventory where islet used to keep them, are still read.
+        let elsewhere = try islet(["plan", "--detailed-exitcode", "--state", dir + "/elsewhere/state.json"], in: dir)
+        #expect(elsewhere.status == 2, "\(elsewhere.output)")
+        try FileManager.default.removeItem(atPath: dir + "/.islet/known_hosts")
+        let unknown = try islet(["plan"], in: dir)
+        #expect(unknown.status == 1)
+        let files = "/.ssh/known_hosts, \(dir)/.config/islet/known_hosts, \(dir)/.islet/known_hosts)"
+        #expect(unknown.output.contains(files), "\(unknown.output)")
+        let accepted = try islet(["plan", "--accept-new-host-keys", "--state", dir + "/one/state.json"], in: dir)
+        #expect(accepted.status == 0, "\(accepted.output)")
+        let modes = try FileManager.default.attributesOfItem(atPath: dir + "/.config/islet/known_hosts")
+        #expect((modes[.posixPermissions] as? Int) == 0o600)
+        let other = try islet(["plan", "--state", dir + "/two/state.json"], in: dir)
+        #expect(other.status == 0, "\(other.output)")
+    }
+
     @Test func aStoppedNodeFailsWithinTheTimeoutAndTheOthersComplete() throws {
         let dir = try workspace(connectTimeout: 2)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -78,7 +78,7 @@ import Testing
         await #expect {
             _ = try await world.node.connect(world.endpoint)
         } throws: { error in
-            guard case SSHError.hostKeyUnknown("test-node", _, _, let fingerprint) = error else { return false }
+            guard case SSHError.hostKeyUnknown("test-node", _, _, let fingerprint, _, _) = error else { return false }
             return fingerprint == expected
         }
     }
@@ -89,7 +89,7 @@ import Testing
         await #expect {
             _ = try await world.node.connect(world.endpoint)
         } throws: { error in
-            guard case SSHError.hostKeyUnknown(let node, let hostPort, _, _) = error else { return false }
+            guard case SSHError.hostKeyUnknown(let node, let hostPort, _, _, _, _) = error else { return false }
             return node.contains("bastion") && hostPort == "[127.0.0.1]:\(world.bastion.port)"
         }
     }

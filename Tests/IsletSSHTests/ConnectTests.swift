@@ -71,7 +71,7 @@ import Testing
         await #expect {
             _ = try await fixture.connect(endpoint)
         } throws: { error in
-            guard case SSHError.hostKeyUnknown(_, let hostPort, _, _) = error else { return false }
+            guard case SSHError.hostKeyUnknown(_, let hostPort, _, _, _, _) = error else { return false }
             return hostPort == "[localhost]:\(fixture.sshd.port)"
         }
     }

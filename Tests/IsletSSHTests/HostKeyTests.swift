@@ -11,13 +11,18 @@ import Testing
         await #expect {
             _ = try await fixture.connect()
         } throws: { error in
-            guard case SSHError.hostKeyUnknown(let node, let hostPort, let keyType, let fingerprint) = error else {
+            guard
+                case SSHError.hostKeyUnknown(let node, let hostPort, let keyType, let fingerprint, let files, _) = error
+            else {
                 return false
             }
             let message = "\(error)"
+            // The message lists every known_hosts file read, so the operator sees where islet looked.
             return node == "test-node" && hostPort == "[127.0.0.1]:\(fixture.sshd.port)"
-                && keyType == "ssh-ed25519" && fingerprint == expected
+                && keyType == "ssh-ed25519" && fingerprint == expected && files == [fixture.knownHosts]
                 && message.contains("--accept-new-host-keys") && message.contains(expected)
+                && message.contains("checked: \(fixture.knownHosts))")
+                && message.contains("to record it in \(fixture.knownHosts),")
         }
     }
 

@@ -41,6 +41,7 @@ public struct Applier: Sendable {
         if plan.inventoryDigest != workspace.inventoryDigest { reasons.append("the inventory changed") }
         if plan.stacksDigest != workspace.stacksDigest { reasons.append("the stacks changed") }
         if !reasons.isEmpty { throw StalePlan(reasons: reasons) }
+        try SavedPlan.checkChanges(plan, workspace: workspace)
     }
 
     /// - Parameter log: the run's log folder; the masker in it learns secrets as they appear.

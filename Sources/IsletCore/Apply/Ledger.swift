@@ -29,6 +29,7 @@ actor Ledger {
             ephemeralOutputs[instance] = outputs
             return
         }
+        try SecretInPlainOutput.check(outputs, of: step, node: instance.node, masker: masker)
         try secrets.bind(to: state.lineage)
         var visible: [String: String] = [:]
         for (key, value) in outputs {

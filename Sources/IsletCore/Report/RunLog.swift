@@ -13,13 +13,15 @@ public final class RunLog: Sendable {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
         directory = runsDirectory + "/" + formatter.string(from: now)
         self.masker = masker
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
+        try PrivateFiles.makeDirectory(runsDirectory)
+        try PrivateFiles.makeDirectory(directory)
     }
 
+    /// Node and step names are checked where they are read, but they come from files a user can edit: each
+    /// is turned into one harmless path component, so no name can put a log outside this run's folder.
     public func stepLogPath(node: String, step: StepID) -> String {
-        "\(directory)/\(node)/\(step.stack).\(step.step).log"
+        let file = PrivateFiles.component(step.stack) + "." + PrivateFiles.component(step.step) + ".log"
+        return "\(directory)/\(PrivateFiles.component(node))/\(file)"
     }
 
     /// A masked, line-buffered writer for one step's output.
@@ -48,12 +50,8 @@ public final class StepLog: @unchecked Sendable {
     init(path: String, masker: Masker) {
         self.path = path
         self.masker = masker
-        try? FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        handle = FileHandle(forWritingAtPath: path)
-        handle?.seekToEndOfFile()
+        try? PrivateFiles.makeDirectory((path as NSString).deletingLastPathComponent)
+        handle = PrivateFiles.openForAppending(path)
         lines = MaskedLines(masker: masker) { [unowned self] stream, text in write(text, stream: stream) }
     }
 
@@ -103,15 +101,9 @@ struct FileLogHandler: LogHandler {
             .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let time = ISO8601DateFormatter().string(from: Date())
         let text = masker.mask("\(time) \(event.level) \(event.message)\(fields.isEmpty ? "" : " " + fields)") + "\n"
-        if let handle = FileHandle(forWritingAtPath: path) ?? createFile() {
-            handle.seekToEndOfFile()
+        if let handle = PrivateFiles.openForAppending(path) {
             try? handle.write(contentsOf: Data(text.utf8))
             try? handle.close()
         }
-    }
-
-    private func createFile() -> FileHandle? {
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        return FileHandle(forWritingAtPath: path)
     }
 }

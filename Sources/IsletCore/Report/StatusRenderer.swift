@@ -8,6 +8,14 @@ public struct StatusRenderer: Sendable {
         self.style = style
     }
 
+    /// 1 when a node could not be checked; with `detailedExitcode`, 2 when a step drifted or would change;
+    /// else 0. Without `--refresh` (no live plan) there is nothing to judge: 0.
+    public static func exitStatus(live plan: Plan?, detailedExitcode: Bool) -> Int32 {
+        guard let plan else { return 0 }
+        if !plan.failures.isEmpty { return 1 }
+        return detailedExitcode && plan.hasChanges ? 2 : 0
+    }
+
     public func render(_ workspace: Workspace, live plan: Plan?) -> String {
         guard let state = workspace.state else { return "No state yet: nothing has been applied. Run islet plan." }
         var lines = ["State \(workspace.store.statePath): serial \(state.serial), lineage \(state.lineage)"]

@@ -38,6 +38,8 @@ enum AtomicFile {
             kill(getpid(), SIGKILL)
         }
         if let backup, FileManager.default.fileExists(atPath: path) {
+            // The backup is the old file itself (a hard link): make it as private as the new one first.
+            chmod(path, mode)
             let staged = backup + ".tmp-\(getpid())"
             unlink(staged)
             if link(path, staged) == 0 { rename(staged, backup) }

@@ -18,14 +18,32 @@ public struct SecretStore: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             return SecretStore(path: path, lineage: lineage ?? "", values: [:])
         }
-        guard let file = try? JSONDecoder().decode(File.self, from: data) else {
-            throw StateError.corrupt(path: path, reason: "not an islet secrets JSON document")
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch {
+            throw StateError.corruptSecrets(path: path, reason: JSONDocument.describe(error))
         }
         if let lineage, file.lineage != lineage {
             throw StateError.otherLineage(path: path, expected: lineage, found: file.lineage)
         }
         return SecretStore(path: path, lineage: file.lineage, values: file.values)
     }
+
+    /// The entry names of the secrets file at `path`, sorted; nil when there is none or it cannot be read.
+    static func keys(atPath path: String) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let file = try? JSONDecoder().decode(File.self, from: data)
+        else { return nil }
+        return file.values.keys.sorted()
+    }
+
+    /// The entries `state` records that this secrets file lacks: a lost file, or an older copy put back.
+    public func missing(recordedIn state: State?) -> [String] {
+        (state?.secretKeys ?? []).filter { values[$0] == nil }
+    }
+
+    public var backupPath: String { path + ".backup" }
 
     static func generatedKey(_ step: StepID, _ name: String) -> String { "secret:\(step)/\(name)" }
     static func outputKey(node: String, _ step: StepID, _ name: String) -> String { "output:\(node)/\(step)/\(name)" }
@@ -46,10 +64,8 @@ public struct SecretStore: Sendable {
     }
 
     private func persist() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(formatVersion: 1, lineage: lineage, values: values))
-        try AtomicFile.write(data, to: path, mode: 0o600)
+        let data = try JSONDocument.encoder().encode(File(formatVersion: 1, lineage: lineage, values: values))
+        try AtomicFile.write(data, to: path, mode: 0o600, backup: backupPath)
     }
 
     /// A random string from `alphabet`, drawn without modulo bias.

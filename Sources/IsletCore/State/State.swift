@@ -12,6 +12,9 @@ public struct State: Codable, Sendable, Equatable {
     /// The inventory's cluster name: a state file of another cluster is refused.
     public var cluster: String
     public var nodes: [String: NodeRecord]
+    /// The names (never the values) of the entries the secrets file held at the last write, so a lost or
+    /// replaced secrets file is noticed instead of silently generating new secrets. Absent in older states.
+    public var secretKeys: [String]?
 
     public init(cluster: String, lineage: String = UUID().uuidString.lowercased()) {
         self.formatVersion = Self.currentFormatVersion

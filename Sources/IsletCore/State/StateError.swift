@@ -2,6 +2,9 @@ import Foundation
 
 public enum StateError: Error, Sendable, CustomStringConvertible {
     case corrupt(path: String, reason: String)
+    case corruptSecrets(path: String, reason: String)
+    /// The state records secrets that the secrets file (lost, replaced, restored from an old copy) lacks.
+    case secretsLost(path: String, statePath: String, missing: [String], fileExists: Bool)
     case newerFormat(path: String, found: Int, supported: Int)
     case otherCluster(path: String, recorded: String, inventory: String)
     case otherLineage(path: String, expected: String, found: String)
@@ -13,6 +16,17 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let path, let reason):
             return
                 "\(path): state file is corrupt (\(reason)); islet will not overwrite it. Restore it from \(path).backup or move it away."
+        case .corruptSecrets(let path, let reason):
+            return
+                "\(path): secrets file is corrupt (\(reason)); islet will not overwrite it. Restore it from \(path).backup or move it away."
+        case .secretsLost(let path, let statePath, let missing, let fileExists):
+            let what =
+                fileExists
+                ? "lacks \(missing.count) secret(s) that \(statePath) records: \(missing.joined(separator: ", "))"
+                : "is missing, but \(statePath) records \(missing.count) secret(s): \(missing.joined(separator: ", "))"
+            return "\(path): the secrets file \(what). Generating new ones would change passwords the nodes still use. "
+                + "Restore the file (islet keeps the previous copy as \(path).backup), or, to replace these secrets "
+                + "on purpose, plan and apply with --rotate-secrets."
         case .newerFormat(let path, let found, let supported):
             return
                 "\(path): state format \(found) was written by a newer islet (this one reads up to \(supported)); upgrade islet."

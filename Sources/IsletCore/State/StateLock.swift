@@ -17,6 +17,7 @@ public final class StateLock: @unchecked Sendable {
         let path = store.lockPath
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError.io(path: path, reason: String(cString: strerror(errno))) }
+        fchmod(fd, 0o600)  // a lock file left by an older islet or another tool may be wider
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)

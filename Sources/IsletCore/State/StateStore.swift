@@ -19,7 +19,22 @@ public struct StateStore: Sendable {
     public var secretsPath: String { directory + "/secrets.json" }
     public var lockPath: String { directory + "/state.lock" }
     public var runsDirectory: String { directory + "/runs" }
-    public var knownHostsPath: String { directory + "/known_hosts" }
+
+    /// islet's own known_hosts: one per user, because host keys belong to the operator, not to one state
+    /// file (`--state elsewhere` must not make accepted keys unknown). `$XDG_CONFIG_HOME/islet/known_hosts`,
+    /// by default `~/.config/islet/known_hosts`.
+    public static func knownHostsPath(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        let configured = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return (configured ?? home + "/.config") + "/islet/known_hosts"
+    }
+
+    /// Where islet kept host keys before: `.islet/known_hosts` beside the inventory. Still read when present.
+    public static func legacyKnownHostsPath(inventoryPath: String) -> String {
+        URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().path + "/.islet/known_hosts"
+    }
 
     /// Reads the state; nil when there is none yet.
     /// - Throws: `StateError` for a corrupt file, a newer format or another cluster's state. Never repairs.
@@ -31,8 +46,12 @@ public struct StateStore: Sendable {
             return nil
         }
         struct Header: Decodable { var formatVersion: Int? }
-        guard let header = try? JSONDecoder().decode(Header.self, from: data), let version = header.formatVersion else {
+        guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
             throw StateError.corrupt(path: statePath, reason: "not an islet state JSON document")
+        }
+        guard let version = header.formatVersion else {
+            throw StateError.corrupt(
+                path: statePath, reason: "missing field 'formatVersion'; expected a whole number, 1 or more")
         }
         if version > State.currentFormatVersion {
             throw StateError.newerFormat(path: statePath, found: version, supported: State.currentFormatVersion)
@@ -41,20 +60,24 @@ public struct StateStore: Sendable {
         do {
             state = try JSONDecoder().decode(State.self, from: data)
         } catch {
-            throw StateError.corrupt(path: statePath, reason: "\(error)")
+            throw StateError.corrupt(path: statePath, reason: JSONDocument.describe(error))
         }
+        try state.validate(path: statePath)
         if state.cluster != cluster {
             throw StateError.otherCluster(path: statePath, recorded: state.cluster, inventory: cluster)
         }
         return state
     }
 
-    /// Writes the state atomically, keeping the previous copy as `state.json.backup`.
+    /// Writes the state atomically (0600), keeping the previous copy as `state.json.backup`. It also records
+    /// which entries the secrets file holds now: the secrets are always written before the state that needs
+    /// them, so the recorded names are ones the secrets file has.
     public func save(_ state: State) throws {
         try prepareDirectory()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(state), to: statePath, mode: 0o644, backup: backupPath)
+        var state = state
+        if let keys = SecretStore.keys(atPath: secretsPath) { state.secretKeys = keys.isEmpty ? nil : keys }
+        try AtomicFile.write(
+            try JSONDocument.encoder().encode(state), to: statePath, mode: 0o600, backup: backupPath)
         removeLeftovers()
     }
 
@@ -69,11 +92,13 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Creates the folder 0700, and tightens one that someone else created wider (a `mkdir .islet` under umask
+    /// 022, a tool that wrote known_hosts there first): it holds the state, secrets and logs.
     func prepareDirectory() throws {
         do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
+            try PrivateFiles.makeDirectory(directory)
+        } catch let error as StateError {
+            throw error
         } catch {
             throw StateError.io(
                 path: directory, reason: "cannot create the state folder: \(error.localizedDescription)")

@@ -12,20 +12,40 @@ public struct Workspace: Sendable {
     public var secrets: SecretStore
     public var inventoryDigest: String
     public var stacksDigest: String
+    /// Secrets the state records but the secrets file lacks, accepted with `--rotate-secrets`: they are
+    /// generated anew (or, for secret outputs, recorded again) by this run.
+    public var rotatedSecrets: [String] = []
 
     /// Loads and validates; nothing is written.
+    /// - Parameter rotateSecrets: go on when the secrets file lacks secrets the state records (they are made
+    ///   anew); without it that is refused, so a lost secrets file never silently changes every password.
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
-    public static func load(inventoryPath: String, stacksDirectory: String, statePath: String?) throws -> Workspace {
+    public static func load(
+        inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false
+    ) throws -> Workspace {
         let catalog = try Catalog.load(directory: stacksDirectory)
         let inventory = try InventoryLoader(schema: catalog.schema).load(path: inventoryPath)
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
+        let lost = secrets.missing(recordedIn: state)
+        if !lost.isEmpty && !rotateSecrets {
+            throw StateError.secretsLost(
+                path: store.secretsPath, statePath: store.statePath, missing: lost,
+                fileExists: FileManager.default.fileExists(atPath: store.secretsPath))
+        }
         return Workspace(
             catalog: catalog, inventory: inventory, graph: DesiredGraph(catalog: catalog, inventory: inventory),
             store: store, state: state, secrets: secrets,
             inventoryDigest: try digest(ofFile: inventoryPath),
-            stacksDigest: try digest(ofDirectory: stacksDirectory))
+            stacksDigest: try digest(ofDirectory: stacksDirectory), rotatedSecrets: lost)
+    }
+
+    /// With `--rotate-secrets` and secrets to make anew: what will change, to print before the plan.
+    public var rotationNotice: String? {
+        guard !rotatedSecrets.isEmpty else { return nil }
+        return "--rotate-secrets: \(store.secretsPath) lacks \(rotatedSecrets.count) secret(s) that the state records; "
+            + "they will be made anew, and the steps using them change: " + rotatedSecrets.joined(separator: ", ")
     }
 
     /// Every known secret value: masked in every line islet prints or logs.

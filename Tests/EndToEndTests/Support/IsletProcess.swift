@@ -35,18 +35,28 @@ struct IsletProcess {
     }
 
     /// Runs islet with `arguments` in `directory`, feeding `input` on stdin.
+    /// - Parameter umask: run islet under this umask (octal, e.g. "000"), through sh.
+    /// islet's per-user files (`$XDG_CONFIG_HOME/islet/known_hosts`) go to `directory/.config` unless
+    /// `environment` says otherwise, so tests never read or write the real user's.
     @discardableResult
     static func run(
-        _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:]
+        _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:],
+        umask: String? = nil
     )
         throws -> Result
     {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let umask {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask \(umask) && exec \"$0\" \"$@\"", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        env["XDG_CONFIG_HOME"] = directory + "/.config"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let stdin = Pipe()
