@@ -62,9 +62,9 @@ struct SelectionOptions: ParsableArguments {
     var rotateSecrets = false
 
     func makePlan(_ workspace: Workspace, connections: Connections) async throws -> Plan {
-        try await Selection(target: target, replace: replace, parallel: parallel, workspace: workspace).planner(
-            workspace
-        )
-        .plan(connections: connections)
+        var planner = try Selection(target: target, replace: replace, parallel: parallel, workspace: workspace)
+            .planner(workspace)
+        planner.notice = { FileHandle.standardError.write(Data(("note: " + $0 + "\n").utf8)) }
+        return await planner.plan(connections: connections)
     }
 }

@@ -67,6 +67,10 @@ public struct Applier: Sendable {
                         "duration": "\(duration)",
                     ])
                 observer.finished(change, outcome, duration)
+            },
+            notice: { text in
+                logger.info("\(text)")
+                observer.notice(text)
             })
         let context = ApplyContext(
             workspace: workspace, graph: workspace.graph, facts: plan.facts,

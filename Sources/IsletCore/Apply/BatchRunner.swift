@@ -76,12 +76,8 @@ struct BatchRunner: Sendable {
             case .result(.begin, let index?):
                 startTimes.set(index)
                 if let life = prepared[index] { observer.started(life.change) }
-            case .result(.skipped, let index?), .ended(let index, _):
-                sender.sendNext(after: index)
             case .result(.waiting, _):
-                context.log.logger().info(
-                    "waiting for an earlier islet script still running on the node",
-                    metadata: ["node": "\(batch.executor)"])
+                observer.notice(waitingForLockNotice(node: batch.executor))
             default:
                 break
             }
@@ -90,11 +86,18 @@ struct BatchRunner: Sendable {
         let errors = OutputCollector()
         let recorder = Task {
             for await event in events {
-                guard case .ended(let index, let results) = event, let life = prepared[index],
-                    !scheduler.isFinished(batch.jobs[index])
-                else { continue }
-                let outcome = await life.finish(results, scriptEnded: nil, context: context)
-                scheduler.finished(batch.jobs[index], outcome, duration: startTimes.elapsed(index, or: started))
+                switch event {
+                case .result(.skipped, let index?):
+                    sender.sendNext(after: index)
+                case .ended(let index, let results):
+                    // The next step goes to the node once this one is recorded: a kill loses no finished step.
+                    defer { sender.sendNext(after: index) }
+                    guard let life = prepared[index], !scheduler.isFinished(batch.jobs[index]) else { continue }
+                    let outcome = await life.finish(results, scriptEnded: nil, context: context)
+                    scheduler.finished(batch.jobs[index], outcome, duration: startTimes.elapsed(index, or: started))
+                default:
+                    continue
+                }
             }
         }
         var ending: String

@@ -244,12 +244,22 @@ public final class Interruption: @unchecked Sendable {
 public struct ApplyObserver: Sendable {
     public var started: @Sendable (PlannedChange) -> Void
     public var finished: @Sendable (PlannedChange, StepOutcome, Duration) -> Void
+    /// Something an operator should know while it happens (a node waiting for an earlier run's script).
+    public var notice: @Sendable (String) -> Void
 
     public init(
         started: @escaping @Sendable (PlannedChange) -> Void = { _ in },
-        finished: @escaping @Sendable (PlannedChange, StepOutcome, Duration) -> Void = { _, _, _ in }
+        finished: @escaping @Sendable (PlannedChange, StepOutcome, Duration) -> Void = { _, _, _ in },
+        notice: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.started = started
         self.finished = finished
+        self.notice = notice
     }
+}
+
+/// What a node that waits for its run lock is told to the operator.
+func waitingForLockNotice(node: String) -> String {
+    "\(node): waiting for an earlier islet script still running there (it holds /var/lib/islet/run.lock); "
+        + "it goes on once that script ends"
 }

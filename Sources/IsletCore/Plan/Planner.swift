@@ -8,6 +8,8 @@ public struct Planner: Sendable {
     /// Instances to run again even if nothing changed (`--replace NODE/STACK/STEP`).
     public var replace: Set<StepInstance>
     public var parallel: Int
+    /// Told what an operator should know while the probe runs (a node waiting for an earlier run's script).
+    public var notice: @Sendable (String) -> Void = { _ in }
 
     public init(workspace: Workspace, target: String? = nil, replace: Set<StepInstance> = [], parallel: Int = 10) {
         self.workspace = workspace
@@ -97,7 +99,10 @@ public struct Planner: Sendable {
             }
         }
         do {
-            let reader = NodeResultReader(marker: script.marker)
+            let notice = self.notice
+            let reader = NodeResultReader(marker: script.marker) { event in
+                if case .result(.waiting, _) = event { notice(waitingForLockNotice(node: node.name)) }
+            }
             let errors = OutputCollector()
             let status = try await session.run(script: script.text) { chunk in
                 switch chunk.stream {

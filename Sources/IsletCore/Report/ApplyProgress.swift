@@ -30,7 +30,14 @@ public final class ApplyProgress: @unchecked Sendable {
     deinit { ticker?.cancel() }
 
     public var observer: ApplyObserver {
-        ApplyObserver(started: { [self] in started($0) }, finished: { [self] in finished($0, $1, $2) })
+        ApplyObserver(
+            started: { [self] in started($0) }, finished: { [self] in finished($0, $1, $2) },
+            notice: { [self] text in
+                lock.withLock {
+                    emitLocked(style.yellow(text))
+                    redrawLocked()
+                }
+            })
     }
 
     func started(_ change: PlannedChange) {
