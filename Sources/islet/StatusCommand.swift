@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let workspace = try options.loadWorkspace()
+            let workspace = try options.loadWorkspace(connecting: refresh)
             var plan: Plan?
             if refresh {
                 let connections = Connections(transport: options.transport(workspace))

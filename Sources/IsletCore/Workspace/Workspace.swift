@@ -15,9 +15,13 @@ public struct Workspace: Sendable {
 
     /// Loads and validates; nothing is written.
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
-    public static func load(inventoryPath: String, stacksDirectory: String, statePath: String?) throws -> Workspace {
-        let catalog = try Catalog.load(directory: stacksDirectory)
+    /// - Parameter searchedStacks: the folders looked in for stacks, when `stacksDirectory` was guessed.
+    public static func load(
+        inventoryPath: String, stacksDirectory: String, statePath: String?, searchedStacks: [String] = []
+    ) throws -> Workspace {
+        let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
         let inventory = try InventoryLoader(schema: catalog.schema).load(path: inventoryPath)
+        try catalog.checkSharedDestinations(on: inventory)
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
@@ -55,4 +59,16 @@ func digest(ofDirectory path: String) throws -> String {
         manifest += "\(relative) \(sha256Hex(data))\n"
     }
     return "sha256:" + sha256Hex(Data(manifest.utf8))
+}
+
+/// Where islet looks for stacks when `--stacks` is not given: ./stacks, then stacks/ and ../stacks beside the
+/// inventory.
+public func stacksFolderCandidates(inventoryPath: String) -> [String] {
+    let inventoryFolder = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().path
+    var candidates: [String] = []
+    for candidate in ["stacks", inventoryFolder + "/stacks", inventoryFolder + "/../stacks"]
+    where !candidates.contains(candidate) {
+        candidates.append(candidate)
+    }
+    return candidates
 }

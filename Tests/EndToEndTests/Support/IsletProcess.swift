@@ -34,16 +34,30 @@ struct IsletProcess {
         return process
     }
 
+    /// Resource limits the kernel enforces on one run (setrlimit through the shell's `ulimit`): a run that
+    /// needs more address space is refused memory, one that needs more CPU time is killed with SIGXCPU.
+    struct Limits {
+        var addressSpaceKiB: Int
+        var cpuSeconds: Int
+    }
+
     /// Runs islet with `arguments` in `directory`, feeding `input` on stdin.
     @discardableResult
     static func run(
-        _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:]
+        _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:],
+        limits: Limits? = nil
     )
         throws -> Result
     {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let limits {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            let script = "ulimit -v \(limits.addressSpaceKiB) && ulimit -t \(limits.cpuSeconds) && exec \"$0\" \"$@\""
+            process.arguments = ["-c", script, binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
