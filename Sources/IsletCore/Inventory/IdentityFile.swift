@@ -29,6 +29,7 @@ extension Inventory {
     public func checkIdentityFilesForSSH(environment: [String: String]) throws -> [Diagnostic] {
         let agent = !(environment["SSH_AUTH_SOCK"] ?? "").isEmpty
         let password = !(environment["ISLET_SSH_PASSWORD"] ?? "").isEmpty
+        if missingIdentityFiles.isEmpty { return [] }
         if agent || password { return missingIdentityFiles.map(\.warning) }
         throw ValidationFailure(
             missingIdentityFiles.map {

@@ -330,6 +330,9 @@ let brokenInventories: [String: [String]] = [
 /// Every broken stack set under `Fixtures/stacks-broken/`, loaded with the valid inventory, and every diagnostic
 /// islet must report for it, in order, with paths relative to `Fixtures/`.
 let brokenStacks: [String: [String]] = [
+    "alias-bomb-in-literal-input": [
+        #"stacks-broken/alias-bomb-in-literal-input/base/stack.yaml:46:13: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#
+    ],
     "after-unknown-step": [
         #"stacks-broken/after-unknown-step/base/stack.yaml:23:13: step 'base/registry' is after unknown step 'base/host-name'; expected the name of a step in this stack, or STACK/STEP (did you mean 'base/hostname'?)"#
     ],

@@ -65,6 +65,35 @@ struct InputLimitTests {
             ])
     }
 
+    @Test(
+        "template tags: names outside sections must be inputs; partials and delimiter changes are refused",
+        arguments: [
+            (
+                "{{! NOPE in a comment }}{{#REGISTRY_TLS}}{{item}}{{/REGISTRY_TLS}}{{{REGISTRY_PORT}}}{{& NODE_ADDRESS}}",
+                nil
+            ),
+            (
+                "port: {{{NOPE}}}",
+                "1:7: template 'registry.yml.mustache' of step 'base/registry-config' uses '{{{NOPE}}}', which is not an input of the step; expected one of NODE_ADDRESS, REGISTRY_PORT or REGISTRY_TLS (declare it under 'inputs:')"
+            ),
+            (
+                "a\n{{=<% %>=}}",
+                "2:1: template 'registry.yml.mustache' of step 'base/registry-config' uses a delimiter change '{{=<% %>=}}', which islet does not support; expected {{NAME}}, {{{NAME}}}, sections {{#NAME}}…{{/NAME}} and comments"
+            ),
+        ] as [(String, String?)])
+    func templateTags(_ template: String, _ expected: String?) throws {
+        let root = try Self.scratchWorkspace()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try template.write(toFile: root + "/stacks/base/registry.yml.mustache", atomically: true, encoding: .utf8)
+        guard let expected else {
+            _ = try Workspace.load(
+                inventoryPath: root + "/inventories/valid.yaml", stacksDirectory: root + "/stacks",
+                statePath: root + "/.islet/state.json")
+            return
+        }
+        #expect(try Self.diagnostics(root) == ["stacks/base/registry.yml.mustache:" + expected])
+    }
+
     @Test("an identity file larger than 64 KiB is refused at its line")
     func identityFileTooLarge() throws {
         let diagnostics = try Self.diagnostics { root in
@@ -88,6 +117,9 @@ struct InputLimitTests {
         #expect(inventory.missingIdentityFiles.map(\.warning.description) == [warning])
         let withAgent = try inventory.checkIdentityFilesForSSH(environment: ["SSH_AUTH_SOCK": "/run/agent"])
         #expect(withAgent.map(\.description) == [warning])
+        var complete = inventory
+        complete.missingIdentityFiles = []
+        #expect(try complete.checkIdentityFilesForSSH(environment: [:]) == [], "nothing missing, nothing to say")
         let failure = try #require(throws: ValidationFailure.self) {
             try inventory.checkIdentityFilesForSSH(environment: ["SSH_AUTH_SOCK": ""])
         }
