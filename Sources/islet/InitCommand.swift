@@ -25,7 +25,7 @@ struct InitCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: output) && !force {
                 throw ValidationError("\(output) exists; pass --force to overwrite it")
             }
-            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            try ExampleInventory.write(text, to: output)
             say("Wrote \(output). Edit the nodes and settings, then run: islet plan -i \(output)")
         } catch {
             throw fail(error)

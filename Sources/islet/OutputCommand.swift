@@ -16,7 +16,7 @@ struct OutputCommand: ParsableCommand {
     func run() throws {
         let lines: [String]
         do {
-            let workspace = try options.loadWorkspace()
+            let workspace = try options.loadWorkspace(connecting: false)
             lines = OutputListing.render(OutputListing.entries(workspace), name: name, showSecrets: showSecrets)
         } catch {
             throw fail(error)

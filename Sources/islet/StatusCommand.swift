@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
         var plan: Plan?
         do {
             let parallel = try Selection.parallel(parallel)
-            let workspace = try options.loadWorkspace()
+            let workspace = try options.loadWorkspace(connecting: refresh)
             if refresh {
                 let connections = Connections(transport: options.transport(workspace))
                 plan = await Planner(workspace: workspace, parallel: parallel).plan(connections: connections)

@@ -9,7 +9,7 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let workspace = try options.loadWorkspace()
+            let workspace = try options.loadWorkspace(connecting: false)
             say(
                 "\(options.inventory): valid: \(workspace.inventory.nodes.count) nodes, \(workspace.catalog.stacks.count) stacks, \(workspace.catalog.steps.count) steps."
             )

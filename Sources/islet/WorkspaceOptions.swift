@@ -26,14 +26,23 @@ struct WorkspaceOptions: ParsableArguments {
 
     var stacksDirectory: String {
         if let stacks { return stacks }
-        let inventoryFolder = URL(fileURLWithPath: inventory).deletingLastPathComponent().path
-        let candidates = ["stacks", inventoryFolder + "/stacks", inventoryFolder + "/../stacks"]
+        let candidates = stacksFolderCandidates(inventoryPath: inventory)
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
     }
 
-    func loadWorkspace(rotateSecrets: Bool = false) throws -> Workspace {
-        try Workspace.load(
-            inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets)
+    /// Loads and validates. Before connecting over SSH (`connecting`, without `--local`), a missing identity file is
+    /// an error unless ssh-agent or a password can stand in; then it is a warning, as at validate.
+    func loadWorkspace(connecting: Bool = true, rotateSecrets: Bool = false) throws -> Workspace {
+        let workspace = try Workspace.load(
+            inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets,
+            searchedStacks: stacks == nil ? stacksFolderCandidates(inventoryPath: inventory) : [])
+        var warnings = workspace.inventory.missingIdentityFiles.map(\.warning)
+        if connecting && local == nil {
+            warnings = try workspace.inventory.checkIdentityFilesForSSH(
+                environment: ProcessInfo.processInfo.environment)
+        }
+        for warning in warnings { warn(warning.description) }
+        return workspace
     }
 
     /// SSH as the inventory says, or local folders with `--local`.
@@ -58,6 +67,11 @@ struct WorkspaceOptions: ParsableArguments {
 func fail(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     return ExitCode(1)
+}
+
+/// A problem that does not stop the command, on standard error.
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
 }
 
 /// Writes to standard output unbuffered, so plan, prompts and live progress appear in the order written.

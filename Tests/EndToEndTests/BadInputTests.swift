@@ -13,6 +13,12 @@ import Testing
     /// The first diagnostic of each broken inventory (`LINE:COLUMN: message`); Tests/IsletCoreTests/Inputs/
     /// BadInputTests.swift holds the full list of each.
     static let firstProblem: [String: String] = [
+        "alias-bomb-at-top-level":
+            #"47:5: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#,
+        "alias-bomb-in-list-setting":
+            #"43:7: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#,
+        "alias-bomb-in-roles":
+            #"27:9: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#,
         "app-missing-field": #"39:7: missing required field 'image' in 'settings.apps[0]'; expected a string"#,
         "app-port-out-of-range": #"41:13: 'settings.apps[0].port' is 0; expected a port number from 1 to 65535"#,
         "app-unknown-field": #"39:7: missing required field 'image' in 'settings.apps[0]'; expected a string"#,
@@ -58,8 +64,15 @@ import Testing
             #"2:1: missing required field 'cluster' in 'inventory'; expected a mapping with the cluster's name and network"#,
         "missing-cluster-name":
             #"5:3: missing required field 'name' in 'cluster'; expected a DNS label such as 'prod-platform'"#,
-        "missing-identity-file":
-            #"13:17: 'ssh.identityFile' ../../keys/id_missing does not exist or is not readable; expected a private key file"#,
+        "identity-file-is-a-device":
+            #"13:17: 'ssh.identityFile' /dev/zero is a device, not a regular file; expected a regular, readable private key file of at most 64 KiB"#,
+        "identity-file-is-a-folder":
+            #"13:17: 'ssh.identityFile' ../../keys is a folder; expected a regular, readable private key file of at most 64 KiB"#,
+        "nesting-too-deep":
+            #"38:14: invalid YAML: lists and mappings nested more than 1000 levels deep (counting what aliases repeat); expected at most 1000 levels"#,
+        "non-utf8-byte": #"36:33: byte 0xE9 is not UTF-8; expected a UTF-8 text file"#,
+        "setting-nul-byte":
+            #"37:16: the value contains a NUL character; expected text without NUL, which no environment variable or file name can carry"#,
         "missing-node-address":
             #"17:5: missing required field 'address' in 'nodes item'; expected the node's IP address or host name"#,
         "missing-node-roles":
@@ -85,7 +98,7 @@ import Testing
             #"27:13: 'nodes[worker2].ssh.port' is 'twenty-two'; expected a port number from 1 to 65535"#,
         "ssh-port-out-of-range": #"12:9: 'ssh.port' is 70000; expected a port number from 1 to 65535"#,
         "two-registry-nodes":
-            #"16:1: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
+            #"22:21: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
         "unknown-cluster-key":
             #"8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet (did you mean 'podSubnet'?)"#,
         "unknown-node-key":

@@ -63,3 +63,31 @@ public enum ExampleInventory {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+extension ExampleInventory {
+    /// Writes the example inventory, with an error that names the folder when it does not exist.
+    public static func write(_ text: String, to path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw InitError(
+                "cannot write \(path): the folder \(folder) does not exist; expected an existing folder (create it first)"
+            )
+        }
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason =
+                underlying.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+                ?? error.localizedDescription
+            throw InitError("cannot write \(path): \(reason); expected a writable file in an existing folder")
+        }
+    }
+}
+
+/// Why `islet init` could not write the inventory, in words a user can act on.
+public struct InitError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

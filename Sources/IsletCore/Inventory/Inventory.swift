@@ -8,6 +8,8 @@ public struct Inventory: Sendable {
     public var nodes: [Node]
     /// Every declared setting by dotted key (`registry.port`), with stack defaults filled in.
     public var settings: [String: Value]
+    /// Identity files the inventory names that do not exist: warned about at validate.
+    public var missingIdentityFiles: [MissingIdentityFile] = []
 
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
 }

@@ -9,6 +9,9 @@ public struct InventoryLoader {
     /// Where `{fromEnv: NAME}` settings are read from; tests set it.
     public var environment: [String: String]
 
+    /// Identity files found missing while reading: warnings, not errors (see `MissingIdentityFile`).
+    private var missingIdentityFiles = IdentityFileList()
+
     public init(
         schema: InventorySchema, homeDirectory: String = userHomeDirectory(),
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -22,7 +25,9 @@ public struct InventoryLoader {
     /// - Throws: `ValidationFailure` listing every problem found.
     public func load(path: String) throws -> Inventory {
         let sink = DiagnosticSink()
-        let inventory = YAMLNode.load(file: path, displayName: path, sink: sink).flatMap { read($0, sink: sink) }
+        var reader = self
+        reader.missingIdentityFiles = IdentityFileList()
+        let inventory = YAMLNode.load(file: path, displayName: path, sink: sink).flatMap { reader.read($0, sink: sink) }
         try sink.throwIfAny()
         guard let inventory else { throw ValidationFailure(sink.diagnostics) }
         return inventory
@@ -35,15 +40,23 @@ public struct InventoryLoader {
             readCluster)
         let defaults = top.optional("ssh").flatMap { readSSH($0, base: SSHSettings(), field: "ssh") } ?? SSHSettings()
         var rolesComplete = true
+        var roleLocations: [[String: SourceLocation]] = []
         let nodes =
             top.required("nodes", expected: "a list of nodes")
-            .flatMap { readNodes($0, defaults: defaults, rolesComplete: &rolesComplete) } ?? []
+            .flatMap {
+                readNodes($0, defaults: defaults, rolesComplete: &rolesComplete, roleLocations: &roleLocations)
+            } ?? []
         let settings = readSettings(top.optional("settings"), at: top)
         top.finish()
         // When a node's roles are missing, unreadable or unknown, counting holders would report roles it may well hold.
-        if rolesComplete { checkRoleCounts(nodes, at: top.keyLocation("nodes") ?? top.location, sink: sink) }
+        if rolesComplete {
+            checkRoleCounts(
+                nodes, roleLocations: roleLocations, at: top.keyLocation("nodes") ?? top.location, sink: sink)
+        }
         guard let cluster, sink.isEmpty else { return nil }
-        return Inventory(file: root.file, cluster: cluster, nodes: nodes, settings: settings)
+        return Inventory(
+            file: root.file, cluster: cluster, nodes: nodes, settings: settings,
+            missingIdentityFiles: missingIdentityFiles.sorted { $0.location < $1.location })
     }
 
     // MARK: Sections
@@ -135,15 +148,23 @@ public struct InventoryLoader {
         let expanded = expandPath(
             path, relativeTo: URL(fileURLWithPath: node.file).deletingLastPathComponent().path,
             home: homeDirectory)
-        if !FileManager.default.isReadableFile(atPath: expanded) {
-            node.report("'\(field)' \(path) does not exist or is not readable; expected a private key file")
+        if !FileManager.default.fileExists(atPath: expanded) {
+            missingIdentityFiles.insert(MissingIdentityFile(location: node.location, field: field, path: path))
+        } else if let problem = identityFileProblem(expanded) {
+            node.report(
+                "'\(field)' \(path) \(problem); expected a regular, readable private key file of at most \(maximumIdentityFileSize >> 10) KiB"
+            )
         }
         return expanded
     }
 
     /// Every node item that is a mapping becomes a node, even one with a broken name or address (already
     /// reported), so that role counts stay true; the inventory is only returned when nothing was reported.
-    private func readNodes(_ node: YAMLNode, defaults: SSHSettings, rolesComplete: inout Bool) -> [Node]? {
+    /// - Parameter roleLocations: for each node returned, where each of its roles is written.
+    private func readNodes(
+        _ node: YAMLNode, defaults: SSHSettings, rolesComplete: inout Bool,
+        roleLocations: inout [[String: SourceLocation]]
+    ) -> [Node]? {
         guard let items = node.sequence("nodes") else { return nil }
         if items.isEmpty { node.report("'nodes' is empty; expected at least one node") }
         var nodes: [Node] = []
@@ -203,11 +224,17 @@ public struct InventoryLoader {
                 endpointsSeen[endpoint] = endpointsSeen[endpoint] ?? label
             }
             nodes.append(Node(name: label, address: address ?? "", roles: roles, ssh: ssh))
+            let roleItems = rolesNode?.sequence("roles") ?? []
+            roleLocations.append(
+                Dictionary(zip(roles, roleItems.map(\.location)), uniquingKeysWith: { first, _ in first }))
         }
         return nodes
     }
 
-    private func checkRoleCounts(_ nodes: [Node], at location: SourceLocation, sink: DiagnosticSink) {
+    /// Too few holders is reported at `nodes:`; too many at each node that holds the role, at its role entry.
+    private func checkRoleCounts(
+        _ nodes: [Node], roleLocations: [[String: SourceLocation]], at location: SourceLocation, sink: DiagnosticSink
+    ) {
         guard !nodes.isEmpty else { return }
         for role in schema.roles {
             let holders = nodes.filter { $0.roles.contains(role.name) }.map(\.name)
@@ -220,10 +247,15 @@ public struct InventoryLoader {
                 case 1: "only node '\(holders[0])' holds"
                 default: "\(holders.count) nodes (\(holders.joined(separator: ", "))) hold"
                 }
-            sink.report(
-                location,
+            let message =
                 "\(held) role '\(role.name)'; expected \(role.countDescription) (declared by stack '\(role.declaredBy)')"
-            )
+            guard tooMany else {
+                sink.report(location, message)
+                continue
+            }
+            for (index, node) in nodes.enumerated() where node.roles.contains(role.name) {
+                sink.report(roleLocations[index][role.name] ?? location, message)
+            }
         }
     }
 
@@ -399,4 +431,13 @@ public func expandPath(_ path: String, relativeTo base: String, home: String = u
 /// `$HOME`, as shells expand `~`; the password database's entry when it is unset.
 public func userHomeDirectory() -> String {
     ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+}
+
+/// Collects missing identity files while the loader (a value type) reads the file.
+private final class IdentityFileList {
+    private var files: Set<MissingIdentityFile> = []
+    func insert(_ file: MissingIdentityFile) { files.insert(file) }
+    func sorted(by order: (MissingIdentityFile, MissingIdentityFile) -> Bool) -> [MissingIdentityFile] {
+        files.sorted(by: order)
+    }
 }

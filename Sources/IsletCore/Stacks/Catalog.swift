@@ -113,13 +113,15 @@ public struct Catalog: Sendable {
 
     /// Loads every folder of `directory` that has a `stack.yaml`.
     /// - Throws: `ValidationFailure` with every problem in every stack.
-    public static func load(directory: String) throws -> Catalog {
+    /// - Parameter searched: the folders looked in when `directory` was not given but guessed, for the message
+    ///   when it holds no stacks.
+    public static func load(directory: String, searched: [String] = []) throws -> Catalog {
         let sink = DiagnosticSink()
         let folders = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
             .map { directory + "/" + $0 }
             .filter { FileManager.default.fileExists(atPath: $0 + "/stack.yaml") }
         if folders.isEmpty {
-            sink.report(.start(of: directory), "no stacks found; expected folders with a stack.yaml (use --stacks DIR)")
+            sink.report(.whole(directory), noStacksMessage(directory: directory, searched: searched))
             try sink.throwIfAny()
         }
         let references = StackReferences()
@@ -140,6 +142,18 @@ public struct Catalog: Sendable {
         }
         try sink.throwIfAny()
         return catalog
+    }
+
+    private static func noStacksMessage(directory: String, searched: [String]) -> String {
+        let expected = "expected folders that each hold a stack.yaml (or --stacks DIR)"
+        if searched.count > 1 {
+            return "no stacks found; searched \(humanList(searched, conjunction: "and")); \(expected)"
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+            return "no such folder; \(expected)"
+        }
+        return "no stacks found: no folder in it holds a stack.yaml; \(expected)"
     }
 
     /// Checks what stacks name across each other; names defined in a stack that could not be read are not

@@ -139,6 +139,21 @@ public struct ManagedFile: Sendable, Hashable {
     public var destination: String
     public var mode: Int
     public var owner: String?
+    /// Where `destination` is written in stack.yaml, for messages; not part of what the file is.
+    public var location: SourceLocation
+
+    public static func == (a: ManagedFile, b: ManagedFile) -> Bool {
+        (a.template, a.templateText, a.destination, a.mode, a.owner)
+            == (b.template, b.templateText, b.destination, b.mode, b.owner)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(template)
+        hasher.combine(templateText)
+        hasher.combine(destination)
+        hasher.combine(mode)
+        hasher.combine(owner)
+    }
 }
 
 public struct OutputDeclaration: Sendable, Hashable {

@@ -180,7 +180,13 @@ struct StackLoader {
         }
         let ephemeral = map.optional("ephemeral")?.boolean("ephemeral") ?? false
         let inputs = map.optional("inputs").map { readInputs($0, stack: stack) } ?? []
-        let files = map.optional("files")?.sequence("files")?.compactMap(readFile) ?? []
+        let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
+        // Templates see the step's inputs and its generated secrets, nothing else.
+        let templateNames = inputs.map(\.name) + secrets.map(\.name)
+        let files =
+            map.optional("files")?.sequence("files")?.compactMap {
+                readFile($0, step: id, inputs: templateNames)
+            } ?? []
         let artifacts = map.optional("artifacts")?.stringList("artifacts") ?? []
         let checkNode = map.optional("check")
         let check = checkNode.flatMap { readScript($0, field: "check") }
@@ -212,7 +218,6 @@ struct StackLoader {
                     "output name '\(last.name)' is not valid; expected an upper-case variable name such as CA_HASH")
             }
         }
-        let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
         if firstWithThisName { references.steps[id] = located }
         // A step whose apply is missing or unreadable (already reported) still exists for the steps that name it.
         let placeholder = Script(text: "", origin: "\(applyNode?.location ?? map.location)")
@@ -274,15 +279,17 @@ struct StackLoader {
         }
     }
 
-    private func readFile(_ node: YAMLNode) -> ManagedFile? {
+    private func readFile(_ node: YAMLNode, step: StepID, inputs: [String]) -> ManagedFile? {
         guard let map = node.mapping("files item") else { return nil }
         defer { map.finish() }
         let templateNode = map.required("template", expected: "a template file in the stack folder")
         let template = templateNode?.nonEmptyString("template")
         let destinationNode = map.required("destination", expected: "an absolute path on the node")
         let destination = destinationNode?.nonEmptyString("destination")
-        if let destination, !destination.hasPrefix("/") || destination.hasSuffix("/") || destination.contains("\n") {
-            destinationNode?.report("destination '\(destination)' is not valid; expected an absolute file path")
+        if let destination, !isNormalisedAbsolutePath(destination) {
+            destinationNode?.report(
+                "destination '\(destination)' is not valid; expected an absolute, normalised file path (no '.', '..', '//' or trailing '/')"
+            )
         }
         var mode = 0o644
         if let modeNode = map.optional("mode"), let text = modeNode.string("mode") {
@@ -297,11 +304,9 @@ struct StackLoader {
         if let owner, !owner.allSatisfy({ $0.isLetter || $0.isNumber || "_-:.".contains($0) }) {
             ownerNode?.report("'owner' is '\(owner)'; expected USER or USER:GROUP")
         }
-        guard let template, let destination, let templateNode else { return nil }
+        guard let template, let destination, let templateNode, let destinationNode else { return nil }
         let path = directory + "/" + template
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            templateNode.report(
-                "template '\(template)' not found in \(directory); expected a UTF-8 file in the stack folder")
+        guard let text = readStackFile(template, at: templateNode, what: "template", expected: "a UTF-8 file") else {
             return nil
         }
         do {
@@ -313,7 +318,14 @@ struct StackLoader {
                 "template '\(template)' does not parse: \(problem)")
             return nil
         }
-        return ManagedFile(template: template, templateText: text, destination: destination, mode: mode, owner: owner)
+        for problem in TemplateRenderer.unsupportedTags(in: text, inputs: Set(inputs)) {
+            sink.report(
+                SourceLocation(file: path, line: problem.line, column: problem.column),
+                "template '\(template)' of step '\(step)' \(problem.message)")
+        }
+        return ManagedFile(
+            template: template, templateText: text, destination: destination, mode: mode, owner: owner,
+            location: destinationNode.location)
     }
 
     private func readSecret(_ node: YAMLNode) -> SecretDeclaration? {
@@ -337,21 +349,79 @@ struct StackLoader {
         return SecretDeclaration(name: name, length: length, alphabet: alphabet)
     }
 
-    /// A script is a file in the stack folder when the value names one; otherwise the value is the script.
+    /// A value is a script file when it is one word that ends in `.sh`, starts with `scripts/`, or names a file in
+    /// the stack folder; a script file must end in `.sh` (so `scripts/ok.py` is refused rather than run as a
+    /// command). Anything else is an inline script.
     private func readScript(_ node: YAMLNode, field: String) -> Script? {
         guard let text = node.nonEmptyString(field) else { return nil }
-        let looksLikePath = !text.contains("\n") && !text.contains(" ") && text.hasSuffix(".sh")
-        if looksLikePath {
-            let path = directory + "/" + text
-            guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
-                node.report(
-                    "script file '\(text)' not found in \(directory); expected a POSIX sh file in the stack folder")
-                return nil
-            }
-            return Script(text: body, origin: path)
+        let oneWord = !text.contains(where: \.isWhitespace)
+        let path = directory + "/" + text
+        let looksLikePath =
+            oneWord
+            && (text.hasSuffix(".sh") || text.hasPrefix("scripts/") || FileManager.default.fileExists(atPath: path))
+        guard looksLikePath else { return Script(text: text, origin: "\(node.location)") }
+        guard text.hasSuffix(".sh") else {
+            node.report(
+                "script file '\(text)' does not end in .sh; expected a POSIX sh file NAME.sh in the stack folder, or an inline command"
+            )
+            return nil
         }
-        return Script(text: text, origin: "\(node.location)")
+        guard let body = readStackFile(text, at: node, what: "script file", expected: "a POSIX sh file") else {
+            return nil
+        }
+        return Script(text: body, origin: path)
     }
+
+    /// The text of a file the stack names, read only when it exists and lies inside the stack folder.
+    /// - Returns: nil after reporting at `node` why it cannot be used.
+    private func readStackFile(_ relative: String, at node: YAMLNode, what: String, expected: String) -> String? {
+        guard FileManager.default.fileExists(atPath: directory + "/" + relative) else {
+            node.report("\(what) '\(relative)' not found in \(directory); expected \(expected) in the stack folder")
+            return nil
+        }
+        guard let resolved = resolveInsideStack(relative, at: node, what: what) else { return nil }
+        guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+            node.report("\(what) '\(relative)' cannot be read as UTF-8 text; expected \(expected) in the stack folder")
+            return nil
+        }
+        return text
+    }
+
+    /// The real path of a file the stack names, when it lies inside the stack's folder once every symlink and `..`
+    /// is resolved: nothing outside the folder (the operator's /etc/shadow, say) may reach a node or a log.
+    /// - Returns: nil after reporting at `node` when it leads outside or is not a regular file.
+    private func resolveInsideStack(_ relative: String, at node: YAMLNode, what: String) -> String? {
+        let folder = realPath(directory) ?? directory
+        guard let resolved = realPath(directory + "/" + relative) else { return nil }
+        guard resolved.hasPrefix(folder + "/") else {
+            node.report(
+                "\(what) '\(relative)' resolves to \(resolved), outside the stack folder \(directory); expected a file inside the stack folder (no symlink or '..' leading out)"
+            )
+            return nil
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            node.report("\(what) '\(relative)' is a folder; expected a file in the stack folder")
+            return nil
+        }
+        return resolved
+    }
+}
+
+/// `realpath(3)`: the absolute path with every symlink, `.` and `..` resolved; nil when it does not exist.
+func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+/// An absolute path written the one way it resolves: no `.` or `..` component, no `//`, no trailing `/`, and
+/// no control character.
+func isNormalisedAbsolutePath(_ path: String) -> Bool {
+    guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else { return false }
+    guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return false }
+    let components = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+    return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
 }
 
 /// Where a template's parse error is (line and column in the template file itself) and what it is.

@@ -14,8 +14,15 @@ struct YAMLNode {
 
     /// Parses a whole file; a syntax error becomes one diagnostic at the place libyaml stopped.
     static func load(file: String, displayName: String, sink: DiagnosticSink) -> YAMLNode? {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: file) else {
             sink.report(.start(of: displayName), "cannot read the file; expected a readable UTF-8 YAML file")
+            return nil
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            let (line, column, byte) = firstInvalidUTF8(in: data)
+            sink.report(
+                SourceLocation(file: displayName, line: line, column: column),
+                "byte 0x\(String(format: "%02X", byte)) is not UTF-8; expected a UTF-8 text file")
             return nil
         }
         return parse(text, displayName: displayName, sink: sink)
@@ -27,6 +34,8 @@ struct YAMLNode {
                 sink.report(.start(of: displayName), "the file is empty; expected a YAML mapping")
                 return nil
             }
+            var bounds = ExpansionBounds(file: displayName, sink: sink)
+            guard bounds.check(root) else { return nil }
             return YAMLNode(node: root, file: displayName, sink: sink)
         } catch let error as YamlError {
             let (position, message) = describe(error, in: text)
@@ -47,6 +56,9 @@ struct YAMLNode {
         case .scanner(let context, let problem, let mark, _):
             return (Position(context?.mark ?? mark), syntaxMessage(problem, context: context?.text))
         case .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return (Position(mark), nestingMessage)
+            }
             return (Position(mark), syntaxMessage(problem, context: context?.text))
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? ""

@@ -20,11 +20,14 @@ public struct Workspace: Sendable {
     /// - Parameter rotateSecrets: go on when the secrets file lacks secrets the state records (they are made
     ///   anew); without it that is refused, so a lost secrets file never silently changes every password.
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
+    /// - Parameter searchedStacks: the folders looked in for stacks, when `stacksDirectory` was guessed.
     public static func load(
-        inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false
+        inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false,
+        searchedStacks: [String] = []
     ) throws -> Workspace {
-        let catalog = try Catalog.load(directory: stacksDirectory)
+        let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
         let inventory = try InventoryLoader(schema: catalog.schema).load(path: inventoryPath)
+        try catalog.checkSharedDestinations(on: inventory)
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
@@ -76,4 +79,16 @@ func digest(ofDirectory path: String) throws -> String {
         manifest += "\(relative) \(sha256Hex(data))\n"
     }
     return "sha256:" + sha256Hex(Data(manifest.utf8))
+}
+
+/// Where islet looks for stacks when `--stacks` is not given: ./stacks, then stacks/ and ../stacks beside the
+/// inventory.
+public func stacksFolderCandidates(inventoryPath: String) -> [String] {
+    let inventoryFolder = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().path
+    var candidates: [String] = []
+    for candidate in ["stacks", inventoryFolder + "/stacks", inventoryFolder + "/../stacks"]
+    where !candidates.contains(candidate) {
+        candidates.append(candidate)
+    }
+    return candidates
 }

@@ -34,6 +34,13 @@ struct IsletProcess {
         return process
     }
 
+    /// Resource limits the kernel enforces on one run (setrlimit through the shell's `ulimit`): a run that
+    /// needs more address space is refused memory, one that needs more CPU time is killed with SIGXCPU.
+    struct Limits {
+        var addressSpaceKiB: Int
+        var cpuSeconds: Int
+    }
+
     /// Runs islet with `arguments` in `directory`, feeding `input` on stdin.
     /// - Parameter umask: run islet under this umask (octal, e.g. "000"), through sh.
     /// islet's per-user files (`$XDG_CONFIG_HOME/islet/known_hosts`) go to `directory/.config` unless
@@ -41,14 +48,18 @@ struct IsletProcess {
     @discardableResult
     static func run(
         _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:],
-        umask: String? = nil
+        umask: String? = nil, limits: Limits? = nil
     )
         throws -> Result
     {
         let process = Process()
-        if let umask {
+        // Through sh, which sets the umask and the kernel's limits, then becomes islet.
+        var setup: [String] = []
+        if let umask { setup.append("umask \(umask)") }
+        if let limits { setup += ["ulimit -v \(limits.addressSpaceKiB)", "ulimit -t \(limits.cpuSeconds)"] }
+        if !setup.isEmpty {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "umask \(umask) && exec \"$0\" \"$@\"", binary] + arguments
+            process.arguments = ["-c", (setup + ["exec \"$0\" \"$@\""]).joined(separator: " && "), binary] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments

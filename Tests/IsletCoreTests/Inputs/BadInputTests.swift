@@ -128,6 +128,15 @@ struct BadInputTests {
 /// Every broken inventory under `Fixtures/inventories/broken/`, loaded against the valid stacks, and every
 /// diagnostic islet must report for it, in order, with paths relative to `Fixtures/`.
 let brokenInventories: [String: [String]] = [
+    "alias-bomb-at-top-level": [
+        #"inventories/broken/alias-bomb-at-top-level.yaml:47:5: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#
+    ],
+    "alias-bomb-in-list-setting": [
+        #"inventories/broken/alias-bomb-in-list-setting.yaml:43:7: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#
+    ],
+    "alias-bomb-in-roles": [
+        #"inventories/broken/alias-bomb-in-roles.yaml:27:9: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#
+    ],
     "app-missing-field": [
         #"inventories/broken/app-missing-field.yaml:39:7: missing required field 'image' in 'settings.apps[0]'; expected a string"#
     ],
@@ -213,8 +222,20 @@ let brokenInventories: [String: [String]] = [
     "missing-cluster-name": [
         #"inventories/broken/missing-cluster-name.yaml:5:3: missing required field 'name' in 'cluster'; expected a DNS label such as 'prod-platform'"#
     ],
-    "missing-identity-file": [
-        #"inventories/broken/missing-identity-file.yaml:13:17: 'ssh.identityFile' ../../keys/id_missing does not exist or is not readable; expected a private key file"#
+    "identity-file-is-a-device": [
+        #"inventories/broken/identity-file-is-a-device.yaml:13:17: 'ssh.identityFile' /dev/zero is a device, not a regular file; expected a regular, readable private key file of at most 64 KiB"#
+    ],
+    "identity-file-is-a-folder": [
+        #"inventories/broken/identity-file-is-a-folder.yaml:13:17: 'ssh.identityFile' ../../keys is a folder; expected a regular, readable private key file of at most 64 KiB"#
+    ],
+    "nesting-too-deep": [
+        #"inventories/broken/nesting-too-deep.yaml:38:14: invalid YAML: lists and mappings nested more than 1000 levels deep (counting what aliases repeat); expected at most 1000 levels"#
+    ],
+    "non-utf8-byte": [
+        #"inventories/broken/non-utf8-byte.yaml:36:33: byte 0xE9 is not UTF-8; expected a UTF-8 text file"#
+    ],
+    "setting-nul-byte": [
+        #"inventories/broken/setting-nul-byte.yaml:37:16: the value contains a NUL character; expected text without NUL, which no environment variable or file name can carry"#
     ],
     "missing-node-address": [
         #"inventories/broken/missing-node-address.yaml:17:5: missing required field 'address' in 'nodes item'; expected the node's IP address or host name"#
@@ -273,7 +294,8 @@ let brokenInventories: [String: [String]] = [
         #"inventories/broken/ssh-port-out-of-range.yaml:12:9: 'ssh.port' is 70000; expected a port number from 1 to 65535"#
     ],
     "two-registry-nodes": [
-        #"inventories/broken/two-registry-nodes.yaml:16:1: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#
+        #"inventories/broken/two-registry-nodes.yaml:22:21: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
+        #"inventories/broken/two-registry-nodes.yaml:25:26: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
     ],
     "unknown-cluster-key": [
         #"inventories/broken/unknown-cluster-key.yaml:8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet (did you mean 'podSubnet'?)"#
@@ -308,11 +330,14 @@ let brokenInventories: [String: [String]] = [
 /// Every broken stack set under `Fixtures/stacks-broken/`, loaded with the valid inventory, and every diagnostic
 /// islet must report for it, in order, with paths relative to `Fixtures/`.
 let brokenStacks: [String: [String]] = [
+    "alias-bomb-in-literal-input": [
+        #"stacks-broken/alias-bomb-in-literal-input/base/stack.yaml:46:13: aliases expand to more than 100000 values or 16 MiB of text; expected aliases that repeat a small part of the file (is this an alias bomb?)"#
+    ],
     "after-unknown-step": [
         #"stacks-broken/after-unknown-step/base/stack.yaml:23:13: step 'base/registry' is after unknown step 'base/host-name'; expected the name of a step in this stack, or STACK/STEP (did you mean 'base/hostname'?)"#
     ],
     "bad-destination": [
-        #"stacks-broken/bad-destination/base/stack.yaml:28:22: destination 'etc/registry/config.yml' is not valid; expected an absolute file path"#
+        #"stacks-broken/bad-destination/base/stack.yaml:28:22: destination 'etc/registry/config.yml' is not valid; expected an absolute, normalised file path (no '.', '..', '//' or trailing '/')"#
     ],
     "bad-file-mode": [
         #"stacks-broken/bad-file-mode/base/stack.yaml:29:15: 'mode' is '0968'; expected an octal file mode such as "0644""#
@@ -337,6 +362,9 @@ let brokenStacks: [String: [String]] = [
     ],
     "dependency-cycle": [
         #"stacks-broken/dependency-cycle/base/stack.yaml:22:5: dependency cycle: base/registry → base/hostname → base/firewall → base/registry; expected steps without circular 'after', outputs or 'requires'"#
+    ],
+    "destination-not-normalised": [
+        #"stacks-broken/destination-not-normalised/base/stack.yaml:54:22: destination '/etc/../tmp/config.yml' is not valid; expected an absolute, normalised file path (no '.', '..', '//' or trailing '/')"#
     ],
     "duplicate-step-name": [
         #"stacks-broken/duplicate-step-name/base/stack.yaml:33:5: duplicate step name 'hostname' in stack 'base'; expected unique step names"#
@@ -383,6 +411,12 @@ let brokenStacks: [String: [String]] = [
     "role-max-below-min": [
         #"stacks-broken/role-max-below-min/base/stack.yaml:8:35: 'max' 1 is below 'min' 2; expected max ≥ min"#
     ],
+    "script-not-sh": [
+        #"stacks-broken/script-not-sh/base/stack.yaml:57:12: script file 'scripts/ok.py' does not end in .sh; expected a POSIX sh file NAME.sh in the stack folder, or an inline command"#
+    ],
+    "script-symlink-outside": [
+        #"stacks-broken/script-symlink-outside/base/stack.yaml:57:12: script file 'outside.sh' resolves to stacks/base/check-registry.sh, outside the stack folder stacks-broken/script-symlink-outside/base; expected a file inside the stack folder (no symlink or '..' leading out)"#
+    ],
     "setting-two-types": [
         #"stacks-broken/setting-two-types/base/stack.yaml:12:11: setting 'registry.port' is declared as port here and as string by stack 'apps'; expected one type for a setting in every stack"#
     ],
@@ -393,11 +427,23 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/several-defects/base/stack.yaml:23:13: step 'base/registry' is after unknown step 'base/host-name'; expected the name of a step in this stack, or STACK/STEP (did you mean 'base/hostname'?)"#,
         #"stacks-broken/several-defects/base/stack.yaml:29:15: 'mode' is 'rw-r--r--'; expected an octal file mode such as "0644""#,
     ],
+    "shared-destination": [
+        #"stacks-broken/shared-destination/base/stack.yaml:60:22: destination '/etc/registry/config.yml' of step 'base/registry-config' is also written by step 'base/hostname' (stacks-broken/shared-destination/base/stack.yaml:45:22) on node 'worker1'; expected each file on a node to be written by one step"#
+    ],
     "stack-name-not-folder": [
         #"stacks-broken/stack-name-not-folder/base/stack.yaml:3:7: stack name 'core' does not match its folder 'base'; expected name: base"#
     ],
     "template-does-not-parse": [
         #"stacks-broken/template-does-not-parse/base/config.yml.mustache:3:1: template 'config.yml.mustache' does not parse: section 'TLS' is never closed; expected {{/TLS}} after it"#
+    ],
+    "template-partial": [
+        #"stacks-broken/template-partial/base/registry.yml.mustache:7:1: template 'registry.yml.mustache' of step 'base/registry-config' uses a partial '{{> storage}}', which islet does not support; expected {{NAME}}, {{{NAME}}}, sections {{#NAME}}…{{/NAME}} and comments"#
+    ],
+    "template-symlink-outside": [
+        #"stacks-broken/template-symlink-outside/base/stack.yaml:53:19: template 'outside.yml' resolves to inventories/valid.yaml, outside the stack folder stacks-broken/template-symlink-outside/base; expected a file inside the stack folder (no symlink or '..' leading out)"#
+    ],
+    "template-unknown-variable": [
+        #"stacks-broken/template-unknown-variable/base/registry.yml.mustache:7:11: template 'registry.yml.mustache' of step 'base/registry-config' uses '{{NOPE}}', which is not an input of the step; expected one of NODE_ADDRESS, REGISTRY_PORT or REGISTRY_TLS (declare it under 'inputs:')"#
     ],
     "unknown-setting-type": [
         #"stacks-broken/unknown-setting-type/base/stack.yaml:12:11: unknown setting type 'number'; expected string, integer, port, boolean, ip, cidr, host, version, list or map"#
@@ -408,7 +454,7 @@ let brokenStacks: [String: [String]] = [
     ],
     "unknown-step-key": [
         #"stacks-broken/unknown-step-key/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#,
-        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, ephemeral, inputs, files, artifacts, check, apply, remove, removeOn, outputs, secrets (did you mean 'apply'?)"#,
+        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, ephemeral, inputs, secrets, files, artifacts, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
     ],
     "unknown-step-role": [
         #"stacks-broken/unknown-step-role/base/stack.yaml:22:13: step 'base/registry' runs on role 'registy' that no stack declares; expected one of control-plane, git, registry or worker (did you mean 'registry'?)"#

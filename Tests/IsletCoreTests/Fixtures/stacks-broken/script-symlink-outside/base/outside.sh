@@ -1,0 +1,1 @@
+../../../stacks/base/check-registry.sh
