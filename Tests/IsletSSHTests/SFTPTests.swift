@@ -58,9 +58,9 @@ import Testing
         let remote = fixture.scratch + "/uploaded/bundle.tar"
         try await connection.makeDirectory(fixture.scratch + "/uploaded", mode: 0o700)
 
-        let before = residentBytes()
+        let before = try residentBytes()
         try await connection.upload(file: local, to: remote, mode: 0o600)
-        let growth = residentBytes() - before
+        let growth = try residentBytes() - before
 
         let (status, output) = try await connection.run("sha256sum \(remote)")
         #expect(status.code == 0)
@@ -87,12 +87,12 @@ import Testing
         await connection.close()
     }
 
-    /// VmRSS of this process.
-    private func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { return 0 }
+    /// VmRSS of this process; a test that cannot measure it fails rather than compare zeros.
+    private func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        let kilobytes = try #require(line.split(separator: " ").dropFirst().first.flatMap { Int($0) })
+        try #require(kilobytes > 0)
         return kilobytes * 1024
     }
 }
