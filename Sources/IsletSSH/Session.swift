@@ -71,7 +71,6 @@ final class Session {
             throw SSHError.handshakeFailed(node: node, address: address, port: port, reason: lastError)
         }
         established = true
-        libssh2_keepalive_config(raw, 1, UInt32(keepaliveInterval))
     }
 
     /// The peer stopped answering: closing will not say goodbye to it, which could only wait.
@@ -102,8 +101,12 @@ final class Session {
         return ([UInt8](blob), type)
     }
 
+    /// Keepalives are on only in non-blocking mode, where the pumps send them: in blocking mode
+    /// libssh2 1.10 waits at most one keepalive interval and then fails with a timeout, whatever the
+    /// session timeout says (a slow SFTP call or authentication failed after 15 s).
     func setBlocking(_ blocking: Bool) {
         libssh2_session_set_blocking(raw, blocking ? 1 : 0)
+        libssh2_keepalive_config(raw, 1, blocking ? 0 : UInt32(keepaliveInterval))
     }
 
     var lastError: String { LibSSH2.lastError(raw) }

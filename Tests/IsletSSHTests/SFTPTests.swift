@@ -71,6 +71,26 @@ import Testing
         await connection.close()
     }
 
+    /// A node that stalls longer than the keepalive interval (10 s here) but less than the operation
+    /// timeout (30 s) is waited for; libssh2 1.10 alone gives up on a blocking call after one interval.
+    @Test func waitsOutAStallShorterThanTheOperationTimeout() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect(fixture.endpoint(operationTimeout: .seconds(30)))
+        _ = try await connection.run("true")
+        let frozen = fixture.sshd.connectionProcesses()
+        defer { for pid in frozen { kill(pid, SIGCONT) } }
+        for pid in frozen { kill(pid, SIGSTOP) }
+        let thaw = Task {
+            try await Task.sleep(for: .seconds(12))
+            for pid in frozen { kill(pid, SIGCONT) }
+        }
+        let path = fixture.scratch + "/after-stall"
+        try await connection.upload(bytes: [1, 2, 3], to: path, mode: 0o600)
+        try await thaw.value
+        #expect(FileManager.default.contents(atPath: path) == Data([1, 2, 3]))
+        await connection.close()
+    }
+
     @Test func makesDirectoriesIdempotently() async throws {
         let fixture = try await Fixture.start()
         let connection = try await fixture.connect()
