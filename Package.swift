@@ -31,7 +31,10 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         // The SSH transport: sessions on their own threads, exec, SFTP, known_hosts, bastion.
-        .target(name: "IsletSSH", dependencies: ["CLibSSH2", "IsletCore"]),
+        .target(
+            name: "IsletSSH",
+            dependencies: ["CLibSSH2", "IsletCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
 
         // The command-line tool: thin commands over the libraries.
         .executableTarget(

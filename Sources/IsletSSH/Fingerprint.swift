@@ -1,10 +1,11 @@
+import Crypto
 import Foundation
 
 /// Host and user key fingerprints in the form `ssh-keygen -l` prints.
 enum Fingerprint {
     /// `SHA256:` followed by unpadded base64 of the SHA-256 of the key blob.
     static func sha256(ofKeyBlob blob: [UInt8]) -> String {
-        let encoded = Data(SHA256.hash(blob)).base64EncodedString()
+        let encoded = Data(SHA256.hash(data: blob)).base64EncodedString()
         return "SHA256:" + encoded.replacingOccurrences(of: "=", with: "")
     }
 

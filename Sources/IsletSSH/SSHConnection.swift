@@ -17,6 +17,9 @@ public final class SSHConnection: Sendable {
     private let thread: SessionThread
     private let bastion: BastionLink?
     private let closed = Mutex(false)
+    /// The first timeout or lost connection. The peer is then frozen, gone or cut off, so every later
+    /// call fails at once with this error instead of waiting out another timeout.
+    private let deadError = Mutex<SSHError?>(nil)
 
     /// The bastion's session thread and the signal that stops its pump.
     private struct BastionLink: Sendable {
@@ -200,11 +203,22 @@ public final class SSHConnection: Sendable {
         await Self.stop(bastion)
     }
 
+    /// Why the connection is dead, once a call timed out or lost it; nil while it is usable.
+    public var failure: SSHError? { deadError.withLock { $0 } }
+
     private func withSession<T: Sendable>(_ body: @escaping @Sendable (SessionState) throws -> T) async throws -> T {
-        let name = self.name
+        if let failure { throw failure }
         return try await thread.perform { state in
-            guard let state else { throw SSHError.closed(node: name) }
-            return try body(state)
+            guard let state else { throw SSHError.closed(node: self.name) }
+            // Calls queued behind the one that found the peer dead fail here, without touching it.
+            if let failure = self.failure { throw failure }
+            do {
+                return try body(state)
+            } catch let error as SSHError where error.connectionIsDead {
+                self.deadError.withLock { $0 = $0 ?? error }
+                state.session.abandon()
+                throw error
+            }
         }
     }
 
@@ -213,6 +227,16 @@ public final class SSHConnection: Sendable {
             if state.sftp == nil { state.sftp = try SFTPClient.open(on: state.session) }
             guard let sftp = state.sftp else { throw SSHError.closed(node: state.session.node) }
             return try body(sftp)
+        }
+    }
+}
+
+extension SSHError {
+    /// A timeout or a broken connection: nothing more can be done on that connection.
+    public var connectionIsDead: Bool {
+        switch self {
+        case .timeout, .connectionLost: true
+        default: false
         }
     }
 }

@@ -66,6 +66,9 @@ public struct SSHTransport: Transport {
     }
 }
 
+/// Tells the engine when a node's connection is dead (`Connections.markFailed(node:after:)`).
+extension SSHError: ConnectionFailure {}
+
 /// One node's SSH connection as the engine sees it.
 final class SSHNodeSession: NodeSession {
     let connection: SSHConnection

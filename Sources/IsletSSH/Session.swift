@@ -48,8 +48,8 @@ final class Session {
         libssh2_session_free(raw)
     }
 
-    /// Restricts algorithms, then runs the SSH handshake within `timeout`.
-    func handshake(address: String, port: Int, timeout: Duration) throws {
+    /// Restricts algorithms, then runs the SSH handshake within what is left of `deadline`.
+    func handshake(address: String, port: Int, deadline: ConnectDeadline) throws {
         for (method, list) in Self.preferences {
             let rc = libssh2_session_method_pref(raw, method, list)
             guard rc == 0 else {
@@ -59,19 +59,28 @@ final class Session {
             }
         }
         libssh2_session_set_blocking(raw, 1)
-        libssh2_session_set_timeout(raw, Int(timeout.milliseconds))
+        let noHandshake = SSHError.timeout(
+            node: node,
+            operation: "no SSH handshake from \(address) port \(port) within \(deadline.timeout) (is it an SSH server?)"
+        )
+        guard deadline.remaining.milliseconds > 0 else { throw noHandshake }
+        libssh2_session_set_timeout(raw, Int(deadline.remaining.milliseconds))
         let rc = libssh2_session_handshake(raw, socket.fd)
         guard rc == 0 else {
-            if LibSSH2.isTimeout(Int(rc)) {
-                throw SSHError.timeout(
-                    node: node,
-                    operation: "no SSH handshake from \(address) port \(port) within \(timeout) (is it an SSH server?)")
-            }
+            if LibSSH2.isTimeout(Int(rc)) { throw noHandshake }
             throw SSHError.handshakeFailed(node: node, address: address, port: port, reason: lastError)
         }
         established = true
+    }
+
+    /// The peer stopped answering: closing will not say goodbye to it, which could only wait.
+    func abandon() {
+        established = false
+    }
+
+    /// After authentication, each blocking call gets the operation timeout.
+    func useOperationTimeout() {
         libssh2_session_set_timeout(raw, Int(operationTimeout.milliseconds))
-        libssh2_keepalive_config(raw, 1, UInt32(keepaliveInterval))
     }
 
     /// Seconds between keepalives: often enough that a live server answers
@@ -92,8 +101,12 @@ final class Session {
         return ([UInt8](blob), type)
     }
 
+    /// Keepalives are on only in non-blocking mode, where the pumps send them: in blocking mode
+    /// libssh2 1.10 waits at most one keepalive interval and then fails with a timeout, whatever the
+    /// session timeout says (a slow SFTP call or authentication failed after 15 s).
     func setBlocking(_ blocking: Bool) {
         libssh2_session_set_blocking(raw, blocking ? 1 : 0)
+        libssh2_keepalive_config(raw, 1, blocking ? 0 : UInt32(keepaliveInterval))
     }
 
     var lastError: String { LibSSH2.lastError(raw) }

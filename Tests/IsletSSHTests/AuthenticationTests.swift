@@ -108,6 +108,62 @@ import Testing
         }
     }
 
+    /// A device, a FIFO, a directory or an oversized file given as a key is refused by name without
+    /// being read: libssh2 would block forever opening the FIFO and never finish reading /dev/zero.
+    @Test(.timeLimit(.minutes(1)))
+    func identityFilesThatAreNotSmallRegularFilesAreRefusedUnread() async throws {
+        let fixture = try await Fixture.start()
+        let fifo = fixture.scratch + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let directory = fixture.scratch + "/directory"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let large = fixture.scratch + "/large"
+        try Data(count: 64 * 1024 + 1).write(to: URL(fileURLWithPath: large))
+        let unusable = ["/dev/zero", fifo, directory, large]
+        await #expect {
+            _ = try await fixture.connect(fixture.endpoint(keys: unusable))
+        } throws: { error in
+            guard case SSHError.authenticationFailed("test-node", "root", [], let hint?) = error else {
+                return false
+            }
+            return hint
+                == """
+                /dev/zero is not a regular file (a character device); expected a private key file \
+                \(fifo) is not a regular file (a FIFO); expected a private key file \
+                \(directory) is not a regular file (a directory); expected a private key file \
+                \(large) is larger than 64 KiB; expected a private key file \
+                The server accepts: publickey, password.
+                """
+        }
+        // Listed before a good key, they cost nothing.
+        let connection = try await fixture.connect(fixture.endpoint(keys: unusable + [fixture.clientKey]))
+        await connection.close()
+    }
+
+    /// The connect timeout bounds authentication too: this server takes 30 s to look up a key.
+    @Test func connectTimeoutCoversAuthentication() async throws {
+        let helper = "/run/islet-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(
+            atPath: helper, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: helper) }
+        // sshd runs the command only from a root-owned path nobody else can write.
+        try "#!/bin/sh\nexec sleep 30\n".write(toFile: helper + "/slow-keys", atomically: true, encoding: .utf8)
+        chmod(helper + "/slow-keys", 0o755)
+        let fixture = try await Fixture.start(config: [
+            "AuthorizedKeysCommand \(helper)/slow-keys", "AuthorizedKeysCommandUser root",
+        ])
+        // Found in authorized_keys, the key would never reach the command.
+        try Data().write(to: URL(fileURLWithPath: fixture.sshd.authorizedKeys))
+        await #expect(
+            throws: SSHError.timeout(
+                node: "test-node",
+                operation: "authenticating as 'root': not done within the connect timeout (2.0 seconds)")
+        ) {
+            _ = try await fixture.connect(
+                fixture.endpoint(connectTimeout: .seconds(2), operationTimeout: .seconds(600)))
+        }
+    }
+
     @Test func environmentSuppliesSecrets() {
         let credentials = SSHCredentials.fromEnvironment(
             ["ISLET_SSH_PASSPHRASE": "p", "ISLET_SSH_PASSWORD": "w", "SSH_AUTH_SOCK": "/tmp/agent"])

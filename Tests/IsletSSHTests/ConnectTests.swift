@@ -28,20 +28,15 @@ import Testing
         defer { close(listener) }
         let endpoint = SSHEndpoint(host: "127.0.0.1", port: port, user: "root", connectTimeout: .seconds(2))
         let policy = SSHHostKeyPolicy(knownHostsFiles: [], recordFile: "/nonexistent/known_hosts")
-        let clock = ContinuousClock()
-        let start = clock.now
-        await #expect {
+        // The message names the connect timeout: that limit ended the wait, not the 60 s operation timeout.
+        await #expect(
+            throws: SSHError.timeout(
+                node: "silent",
+                operation: "no SSH handshake from 127.0.0.1 port \(port) within 2.0 seconds (is it an SSH server?)")
+        ) {
             _ = try await SSHConnection.connect(
-                name: "silent", to: endpoint, hostKeys: policy,
-                credentials: Fixture.noAgent)
-        } throws: { error in
-            guard case SSHError.timeout(let node, let operation) = error else { return false }
-            return node == "silent" && operation.contains("127.0.0.1 port \(port)")
+                name: "silent", to: endpoint, hostKeys: policy, credentials: Fixture.noAgent)
         }
-        // The limit was honoured, not cut short; the upper bound only catches a hang (this machine is shared).
-        let elapsed = clock.now - start
-        #expect(elapsed >= .seconds(1.5))
-        #expect(elapsed < .seconds(60))
     }
 
     @Test func twentyConcurrentConnectionsToOneServer() async throws {

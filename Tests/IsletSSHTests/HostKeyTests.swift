@@ -91,12 +91,15 @@ import Testing
         await connection.close()
     }
 
-    @Test func fingerprintMatchesKnownVector() {
-        // SHA-256 test vector from FIPS 180-2.
-        let digest = SHA256.hash(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
-        #expect(digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(
-            SHA256.hash([]).map { String(format: "%02x", $0) }.joined()
-                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    /// The fingerprint of a key blob is what ssh-keygen prints for the same key.
+    @Test func fingerprintMatchesSSHKeygen() async throws {
+        let scratch = try makeTemporaryDirectory("islet-fingerprint")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for type in ["ed25519", "ecdsa"] {
+            let key = try await makeKey(in: scratch, name: "id_" + type, type: type)
+            let publicKey = try String(contentsOfFile: key + ".pub", encoding: .utf8).split(separator: " ")
+            let blob = try #require(Data(base64Encoded: String(publicKey[1])))
+            #expect(Fingerprint.sha256(ofKeyBlob: [UInt8](blob)) == (try keygenFingerprint(key + ".pub")))
+        }
     }
 }

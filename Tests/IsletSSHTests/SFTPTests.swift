@@ -58,9 +58,9 @@ import Testing
         let remote = fixture.scratch + "/uploaded/bundle.tar"
         try await connection.makeDirectory(fixture.scratch + "/uploaded", mode: 0o700)
 
-        let before = residentBytes()
+        let before = try residentBytes()
         try await connection.upload(file: local, to: remote, mode: 0o600)
-        let growth = residentBytes() - before
+        let growth = try residentBytes() - before
 
         let (status, output) = try await connection.run("sha256sum \(remote)")
         #expect(status.code == 0)
@@ -68,6 +68,26 @@ import Testing
         #expect(output.stdoutText.prefix(64) == localSum)
         // The file is 64 MiB; the upload buffer is 1 MiB.
         #expect(growth < 24 * 1024 * 1024, "resident memory grew by \(growth) bytes")
+        await connection.close()
+    }
+
+    /// A node that stalls longer than the keepalive interval (10 s here) but less than the operation
+    /// timeout (30 s) is waited for; libssh2 1.10 alone gives up on a blocking call after one interval.
+    @Test func waitsOutAStallShorterThanTheOperationTimeout() async throws {
+        let fixture = try await Fixture.start()
+        let connection = try await fixture.connect(fixture.endpoint(operationTimeout: .seconds(30)))
+        _ = try await connection.run("true")
+        let frozen = fixture.sshd.connectionProcesses()
+        defer { for pid in frozen { kill(pid, SIGCONT) } }
+        for pid in frozen { kill(pid, SIGSTOP) }
+        let thaw = Task {
+            try await Task.sleep(for: .seconds(12))
+            for pid in frozen { kill(pid, SIGCONT) }
+        }
+        let path = fixture.scratch + "/after-stall"
+        try await connection.upload(bytes: [1, 2, 3], to: path, mode: 0o600)
+        try await thaw.value
+        #expect(FileManager.default.contents(atPath: path) == Data([1, 2, 3]))
         await connection.close()
     }
 
@@ -87,12 +107,12 @@ import Testing
         await connection.close()
     }
 
-    /// VmRSS of this process.
-    private func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { return 0 }
+    /// VmRSS of this process; a test that cannot measure it fails rather than compare zeros.
+    private func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        let kilobytes = try #require(line.split(separator: " ").dropFirst().first.flatMap { Int($0) })
+        try #require(kilobytes > 0)
         return kilobytes * 1024
     }
 }

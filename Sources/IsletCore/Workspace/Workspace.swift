@@ -21,12 +21,13 @@ public struct Workspace: Sendable {
     ///   anew); without it that is refused, so a lost secrets file never silently changes every password.
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
     /// - Parameter searchedStacks: the folders looked in for stacks, when `stacksDirectory` was guessed.
+    /// - Parameter environment: where `{fromEnv: VARIABLE}` settings are read.
     public static func load(
         inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false,
-        searchedStacks: [String] = []
+        searchedStacks: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> Workspace {
         let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
-        let inventory = try InventoryLoader(schema: catalog.schema).load(path: inventoryPath)
+        let inventory = try InventoryLoader(schema: catalog.schema, environment: environment).load(path: inventoryPath)
         try catalog.checkSharedDestinations(on: inventory)
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)

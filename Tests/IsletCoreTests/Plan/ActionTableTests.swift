@@ -155,7 +155,11 @@ import Testing
         platform.inventory(nodes: [("n1", ["web"])])
         let (_, result) = try await platform.apply()
         #expect(result.failures.count == 1)
-        guard case .failed(let message, let log)? = result.failures.first?.outcome else { return }
+        let outcome = try #require(result.failures.first?.outcome)
+        guard case .failed(let message, let log) = outcome else {
+            Issue.record("expected the step to fail, got \(outcome)")
+            return
+        }
         #expect(message == "check still fails after apply (status 1)")
         #expect(log?.hasSuffix("/n1/web.liar.log") == true)
         #expect(try platform.workspace().state?.record(node: "n1", step: StepID(stack: "web", step: "liar")) == nil)

@@ -94,20 +94,31 @@ import Testing
                 check: test "$(cat "$ISLET_ROOT/bind" 2>/dev/null)" = "$PASSWORD"
                 apply: printf '%s' "$PASSWORD" > "$ISLET_ROOT/bind"; echo "binding with $PASSWORD"
             """)
-        let variable = "ISLET_TEST_LDAP_\(UUID().uuidString.prefix(8))"
         let password = "p'a\"s`s $(touch ./pwned) \\ end"
-        setenv(variable, password, 1)
-        defer { unsetenv(variable) }
-        platform.inventory(nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: \(variable)}}\n")
-        let (_, result) = try await platform.apply()
+        platform.inventory(nodes: [("n1", ["web"])], settings: "  ldap: {password: {fromEnv: ISLET_TEST_LDAP}}\n")
+        // Passed to the loader, not set with setenv: the tests running beside this one read the environment.
+        let workspace = try workspace(platform, environment: ["ISLET_TEST_LDAP": password])
+        let connections = Connections(transport: LocalTransport(baseDirectory: platform.nodesDirectory))
+        let plan = await Planner(workspace: workspace).plan(connections: connections)
+        let runLog = try RunLog(runsDirectory: workspace.store.runsDirectory, masker: Masker())
+        let result = await Applier(workspace: workspace).apply(
+            plan, connections: connections, log: runLog, observer: ApplyObserver())
+        await connections.closeAll()
         #expect(result.succeeded)
         #expect(platform.read(node: "n1", "/bind") == password)
         #expect(!FileManager.default.fileExists(atPath: platform.node("n1", "/pwned")))
         let log = try String(contentsOfFile: result.logDirectory + "/n1/ldap.bind.log", encoding: .utf8)
         #expect(log.contains("binding with ***"))
         #expect(!log.contains(password))
-        let state = try String(contentsOfFile: try platform.workspace().store.statePath, encoding: .utf8)
+        let state = try String(contentsOfFile: workspace.store.statePath, encoding: .utf8)
         #expect(!state.contains("touch ./pwned"))
+    }
+
+    /// The platform as `TestPlatform.workspace()` loads it, with `{fromEnv: …}` read from `environment`.
+    private func workspace(_ platform: TestPlatform, environment: [String: String]) throws -> Workspace {
+        try Workspace.load(
+            inventoryPath: platform.inventoryPath, stacksDirectory: platform.stacksDirectory, statePath: nil,
+            environment: environment)
     }
 
     @Test func aMissingEnvironmentVariableIsAValidationError() throws {
