@@ -84,6 +84,13 @@ public struct Applier: Sendable {
         for (job, outcome) in zip(jobs, outcomes) where job.presetOutcome == nil || job.change.error != nil {
             results.append((job.change, outcome))
         }
+        // Every change is on disk already (in the journal); this folds them into one state file.
+        do {
+            try await context.ledger.compact()
+        } catch {
+            logger.error(
+                "could not write the whole state; its journal keeps every change", metadata: ["error": "\(error)"])
+        }
         return ApplyResult(results: results, logDirectory: log.directory)
     }
 

@@ -112,7 +112,10 @@ struct BatchRunner: Sendable {
             ending = "\(status)"
         } catch {
             ending = context.log.masker.mask("\(error)")
+            // The round trip itself failed: whatever the cause, this node's later steps are not tried again in
+            // this run. A dead connection is also marked so, for every other use of it (a remote removal).
             nodeLost = true
+            await context.connections.markFailed(node: batch.executor, after: error)
         }
         feed.close()
         reader.finish()

@@ -39,14 +39,19 @@ actor Ledger {
                 visible[key] = value
             }
         }
-        state.setRecord(
-            StepRecord(fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible),
-            node: connection, step: instance.step)
+        let record = StepRecord(
+            fingerprint: fingerprint, appliedAt: Date(), isletVersion: Islet.version, outputs: visible)
+        state.setRecord(record, node: connection, step: instance.step)
+        unwritten.append(
+            StateChange(
+                serial: 0, node: connection.name, step: instance.step.description, connection: connection,
+                record: record))
         try await commit()
     }
 
     func forget(node: String, step: StepID) async throws {
         state.removeRecord(node: node, step: step)
+        unwritten.append(StateChange(serial: 0, node: node, step: step.description, forget: true))
         for output in catalog.step(step)?.outputs ?? [] where output.secret {
             try secrets.set(nil, for: SecretStore.outputKey(node: node, step, output.name))
         }
@@ -73,9 +78,18 @@ actor Ledger {
     private var changes = 0
     private var written = 0
     private var writer: Task<Void, Error>?
+    /// Changes not yet handed to a write.
+    private var unwritten: [StateChange] = []
+    /// Whether the whole state is on disk for the journal to follow, and how long the journal has grown.
+    private lazy var wholeStateOnDisk = FileManager.default.fileExists(atPath: store.statePath)
+    private var journalLines = 0
+    private var recordsInWholeState = 0
+    private lazy var secretKeysOnDisk = state.secretKeys ?? []
 
     /// Group commit: a change is on disk when `record` or `forget` returns, but the changes made while a
-    /// write is under way share the next write, instead of each rewriting the whole state in turn.
+    /// write is under way share the next write. A write appends the changes to the journal; the whole state
+    /// is written only when there is none yet or the journal has grown past twice the state it follows
+    /// (so each record is written a bounded number of times), and at the end of an apply.
     private func commit() async throws {
         changes += 1
         let mine = changes
@@ -85,17 +99,60 @@ actor Ledger {
                 continue
             }
             state.serial += 1
-            let snapshot = state
+            var batch = unwritten
+            unwritten = []
+            for index in batch.indices { batch[index].serial = state.serial }
             let upTo = changes
             let store = self.store
+            let records = state.nodes.values.reduce(0) { $0 + $1.steps.count }
+            let whole = !wholeStateOnDisk || journalLines + batch.count > max(1000, 2 * recordsInWholeState)
+            let snapshot = whole ? state : nil
+            let knownKeys = secretKeysOnDisk
+            let journalBatch = batch
             // Runs on this actor: `written` and `writer` are settled before anyone awaiting it resumes.
             let task = Task {
                 defer { self.writer = nil }
-                try await Task.detached { try store.save(snapshot) }.value
+                do {
+                    if let snapshot {
+                        try await Task.detached { try store.save(snapshot) }.value
+                        self.journalLines = 0
+                        self.recordsInWholeState = records
+                        self.wholeStateOnDisk = true
+                    } else {
+                        let keys = try await Task.detached { () throws -> [String] in
+                            var lines = journalBatch
+                            let keys = SecretStore.keys(atPath: store.secretsPath) ?? []
+                            if keys != knownKeys, !lines.isEmpty { lines[lines.count - 1].secretKeys = keys }
+                            try store.append(lines)
+                            return keys
+                        }.value
+                        self.secretKeysOnDisk = keys
+                        self.journalLines += journalBatch.count
+                    }
+                } catch {
+                    // What this write held is not on disk: the next write is a whole one, so nothing is lost.
+                    self.wholeStateOnDisk = false
+                    throw error
+                }
                 self.written = max(self.written, upTo)
             }
             writer = task
             try await task.value
         }
+    }
+
+    /// Writes the whole state, which empties the journal: at the end of an apply.
+    func compact() async throws {
+        while let writer { _ = try? await writer.value }
+        guard journalLines > 0 || !unwritten.isEmpty else { return }
+        // The journal's changes carry their serials already; only changes never written make a new one.
+        if !unwritten.isEmpty {
+            state.serial += 1
+            unwritten = []
+        }
+        let snapshot = state
+        let store = self.store
+        try await Task.detached { try store.save(snapshot) }.value
+        journalLines = 0
     }
 }

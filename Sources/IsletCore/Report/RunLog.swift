@@ -99,7 +99,7 @@ struct FileLogHandler: LogHandler {
     func log(event: LogEvent) {
         let fields = self.metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let time = ISO8601DateFormatter().string(from: Date())
+        let time = Date().formatted(.iso8601)
         let text = masker.mask("\(time) \(event.level) \(event.message)\(fields.isEmpty ? "" : " " + fields)") + "\n"
         if let handle = PrivateFiles.openForAppending(path) {
             try? handle.write(contentsOf: Data(text.utf8))

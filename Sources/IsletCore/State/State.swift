@@ -65,7 +65,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     public init(fingerprint: String, appliedAt: Date, isletVersion: String, outputs: [String: String]) {
         self.fingerprint = fingerprint
-        self.appliedAt = ISO8601DateFormatter().string(from: appliedAt)
+        self.appliedAt = appliedAt.formatted(.iso8601)
         self.isletVersion = isletVersion
         self.outputs = outputs
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `.islet` folder beside the inventory: state, its backup, secrets, lock, known hosts and run logs.
+/// The `.islet` folder beside the inventory: state, its backup and journal, secrets, lock and run logs.
 public struct StateStore: Sendable {
     public var statePath: String
 
@@ -56,13 +56,14 @@ public struct StateStore: Sendable {
         if version > State.currentFormatVersion {
             throw StateError.newerFormat(path: statePath, found: version, supported: State.currentFormatVersion)
         }
-        let state: State
+        var state: State
         do {
             state = try JSONDecoder().decode(State.self, from: data)
         } catch {
             throw StateError.corrupt(path: statePath, reason: JSONDocument.describe(error))
         }
         try state.validate(path: statePath)
+        state = try replayJournal(onto: state)
         if state.cluster != cluster {
             throw StateError.otherCluster(path: statePath, recorded: state.cluster, inventory: cluster)
         }
@@ -78,6 +79,8 @@ public struct StateStore: Sendable {
         if let keys = SecretStore.keys(atPath: secretsPath) { state.secretKeys = keys.isEmpty ? nil : keys }
         try AtomicFile.write(
             try JSONDocument.encoder().encode(state), to: statePath, mode: 0o600, backup: backupPath)
+        // The whole state holds every change the journal held: replaying it again would change nothing.
+        unlink(journalPath)
         removeLeftovers()
     }
 

@@ -71,6 +71,8 @@ final class LocalSession: NodeSession {
                     if data.isEmpty { break }
                     output(OutputChunk(stream: stream, bytes: [UInt8](data)))
                 }
+                // Process does not close the parent's ends: without this every run leaks two descriptors.
+                try? handle.close()
                 drained.leave()
             }
         }
