@@ -52,6 +52,7 @@ struct BatchRunner: Sendable {
                 lives[position] = nil
                 let message = context.log.masker.mask("\(error)")
                 life.stepLog.note("error: \(message)")
+                life.stepLog.keep()
                 life.stepLog.close()
                 scheduler.finished(batch.jobs[position], .failed(message: message, log: life.stepLog.path))
             }
@@ -132,6 +133,7 @@ struct BatchRunner: Sendable {
         where !scheduler.isFinished(batch.jobs[position]) {
             if life.runsOnNode && !sender.wasSent(position) {
                 life.stepLog.note("not started: interrupted")
+                life.stepLog.keep()
                 life.stepLog.close()
                 scheduler.finished(batch.jobs[position], .skipped(reason: "not started: interrupted"))
                 continue

@@ -112,11 +112,13 @@ struct StepLife: Sendable {
                 connection: NodeAddress(name: node.name, address: node.address, ssh: node.ssh), executor: executor)
         } catch let error as StepFailure {
             stepLog.note("error: \(error.message)")
+            stepLog.keep()
             stepLog.close()
             throw error
         } catch {
             let message = context.log.masker.mask("\(error)")
             stepLog.note("error: \(message)")
+            stepLog.keep()
             stepLog.close()
             throw StepFailure(message: message, log: stepLog.path)
         }
@@ -256,9 +258,14 @@ struct StepLife: Sendable {
             outcome = .failed(message: context.log.masker.mask("\(error)"), log: stepLog.path)
         }
         switch outcome {
-        case .failed(let message, _): stepLog.note("failed: \(message)")
-        case .skipped(let reason): stepLog.note("skipped: \(reason)")
-        case .succeeded(let note): stepLog.note(note)
+        case .failed(let message, _):
+            stepLog.note("failed: \(message)")
+            stepLog.keep()
+        case .skipped(let reason):
+            stepLog.note("skipped: \(reason)")
+            stepLog.keep()
+        case .succeeded(let note):
+            stepLog.note(note)
         }
         return outcome
     }

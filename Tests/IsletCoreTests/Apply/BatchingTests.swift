@@ -142,3 +142,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: log))
     }
 }
+
+/// Step logs: a file per step that printed something or did not succeed; silent successes only in islet.log.
+@Suite struct StepLogFileTests {
+    @Test func onlyStepsThatPrintOrFailGetALogFile() async throws {
+        let platform = TestPlatform()
+        platform.stack(
+            "logs",
+            """
+            roles: [{name: web}]
+            steps:
+              - {name: silent, check: 'test -f "$ISLET_ROOT/silent"', apply: 'touch "$ISLET_ROOT/silent"'}
+              - {name: chatty, check: 'test -f "$ISLET_ROOT/chatty"', apply: 'echo hello from chatty; touch "$ISLET_ROOT/chatty"'}
+              - {name: broken, check: "false", apply: "true"}
+            """)
+        platform.inventory(nodes: [("n1", ["web"])])
+        let (_, result) = try await platform.apply()
+        let folder = result.logDirectory + "/n1"
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(files == ["logs.broken.log", "logs.chatty.log"])
+        #expect(
+            try String(contentsOfFile: folder + "/logs.chatty.log", encoding: .utf8).contains("| hello from chatty"))
+        let main = try String(contentsOfFile: result.logDirectory + "/islet.log", encoding: .utf8)
+        #expect(main.contains("step finished") && main.contains("step=logs/silent"))
+    }
+}
