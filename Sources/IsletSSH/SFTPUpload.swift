@@ -1,5 +1,6 @@
 import CLibSSH2
 import Foundation
+import IsletCore
 
 /// Uploads a file or bytes so that `remotePath` is either the old content or
 /// the complete new one: the data goes to `remotePath.part`, which is then
@@ -75,7 +76,7 @@ struct SFTPUpload {
         let collector = OutputCollector()
         let status = try ChannelExec(
             session: sftp.session,
-            command: "mv -f -- \(shellQuoted(from)) \(shellQuoted(to))",
+            command: "mv -f -- \(ShellQuoting.quote(from)) \(ShellQuoting.quote(to))",
             stdin: [],
             onOutput: { _, bytes in collector.append(bytes) }
         ).run()
