@@ -69,10 +69,20 @@ actor Ledger {
         return value
     }
 
-    /// A consistent view of every output known now, for resolving a step's inputs.
-    func snapshot() -> RecordedOutputs {
-        RecordedOutputs(state: state, secrets: secrets, catalog: catalog, extra: ephemeralOutputs)
+    /// The outputs a step's inputs read, as known now: only its producers', so that no copy of the whole
+    /// state leaves the ledger (a copy held while the ledger records would make it copy every record).
+    func outputs(for instance: StepInstance, graph: DesiredGraph) -> RecordedOutputs {
+        let full = RecordedOutputs(state: state, secrets: secrets, catalog: catalog, extra: ephemeralOutputs)
+        var known: [StepInstance: [String: String]] = [:]
+        for source in catalog.step(instance.step)?.outputSources ?? [] {
+            guard let producer = graph.producer(of: source, for: instance) else { continue }
+            known[producer] = full.outputs(of: producer)
+        }
+        return RecordedOutputs(state: nil, secrets: secrets, catalog: catalog, extra: known)
     }
+
+    /// The step's record, as the state holds it now.
+    func record(node: String, step: StepID) -> StepRecord? { state.record(node: node, step: step) }
 
     /// Changes made so far, and how many of them the last finished write holds.
     private var changes = 0

@@ -81,7 +81,8 @@ struct StepLife: Sendable {
                 let target = context.address(of: change.node)
                 // The step's inputs, also for a node gone from the inventory (its address comes from the state).
                 let resolved = try StepResolver(graph: context.graph, facts: context.facts).resolve(
-                    instance, outputs: await context.ledger.snapshot(), acting: [], removedNodeAddress: target?.address)
+                    instance, outputs: await context.ledger.outputs(for: instance, graph: context.graph), acting: [],
+                    removedNodeAddress: target?.address)
                 context.log.masker.add(resolved.secretValues)
                 let environment =
                     [("ISLET_TARGET_NODE", change.node), ("ISLET_TARGET_ADDRESS", target?.address ?? "")]
@@ -95,13 +96,13 @@ struct StepLife: Sendable {
             }
             for declaration in step.secrets { _ = try await context.ledger.secret(step.id, declaration) }
             let resolved = try StepResolver(graph: context.graph, facts: context.facts).resolve(
-                instance, outputs: await context.ledger.snapshot(), acting: [])
+                instance, outputs: await context.ledger.outputs(for: instance, graph: context.graph), acting: [])
             context.log.masker.add(resolved.secretValues)
             guard let fingerprint = resolved.fingerprint else {
                 let missing = resolved.pendingInputs.joined(separator: ", ")
                 throw failure("inputs \(missing) have no value: the steps producing them did not record them")
             }
-            let recorded = await context.ledger.state.record(node: node.name, step: step.id)
+            let recorded = await context.ledger.record(node: node.name, step: step.id)
             // Planned with inputs unknown until now: if they came out the same, a passing check is enough.
             let settles = change.action == .update && change.fingerprint == nil && recorded?.fingerprint == fingerprint
             let mode: Mode = change.action == .adopt ? .verify : settles ? .settle : .apply

@@ -90,13 +90,21 @@ struct NodeScript {
         _ environment: [(name: String, value: String)], factInputs: [String: String] = [:], index: Int,
         node: String, step: StepID
     ) throws {
+        append(try Self.exports(environment, factInputs: factInputs, index: index, node: node, step: step))
+    }
+
+    /// The lines `export` appends; it throws before anything is appended.
+    static func exports(
+        _ environment: [(name: String, value: String)], factInputs: [String: String] = [:], index: Int,
+        node: String, step: StepID
+    ) throws -> String {
         let base: [(String, String)] = [("ISLET_NODE", node), ("ISLET_STEP", step.description)]
         let plain = environment.filter { factInputs[$0.name] == nil }.map { ($0.name, $0.value) }
-        append(try ShellQuoting.exports(base + plain))
+        var text = try ShellQuoting.exports(base + plain)
         for (name, fact) in factInputs.sorted(by: { $0.key < $1.key }) {
-            append("export \(name)=\"$__f_\(fact)\"")
+            text += "export \(name)=\"$__f_\(fact)\"\n"
         }
-        append("export ISLET_OUTPUT=\"$__t/out.\(index)\"; : > \"$ISLET_OUTPUT\"")
+        return text + "export ISLET_OUTPUT=\"$__t/out.\(index)\"; : > \"$ISLET_OUTPUT\""
     }
 
     /// Reports the sha256, mode and owner of each managed file; with `verify`, the line's status says

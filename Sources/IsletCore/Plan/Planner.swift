@@ -83,17 +83,17 @@ public struct Planner: Sendable {
             do {
                 // Values known from state: good enough for a check; the fingerprint is computed after the probe.
                 let resolved = try resolver.resolve(instance, outputs: recorded, acting: [])
-                var fragment = script
-                fragment.append("(")
-                try fragment.export(
+                // Everything that can fail comes first, so a step that cannot be sent leaves no half in the script.
+                let exports = try NodeScript.exports(
                     resolved.environment, factInputs: step.factInputs, index: index, node: node.name, step: step.id)
-                for line in fragment.fileReports(resolved.files, index: index, verify: false) { fragment.append(line) }
-                fragment.append(NodeScript.evaluate(check, log: "\"$__t/log.\(index)\""))
-                fragment.append("__emit \(ResultKind.checked.rawValue) \(index) \"$?\"")
-                fragment.append(fragment.outputReport(index: index))
-                fragment.append(fragment.logReport(index: index))
-                fragment.append(") 9>&-")
-                script = fragment
+                script.append("(")
+                script.append(exports)
+                for line in script.fileReports(resolved.files, index: index, verify: false) { script.append(line) }
+                script.append(NodeScript.evaluate(check, log: "\"$__t/log.\(index)\""))
+                script.append("__emit \(ResultKind.checked.rawValue) \(index) \"$?\"")
+                script.append(script.outputReport(index: index))
+                script.append(script.logReport(index: index))
+                script.append(") 9>&-")
             } catch {
                 report.errors[index] = "\(step.location): step \(step.id) on \(node.name): \(error)"
             }
