@@ -12,4 +12,16 @@ struct IsletCommand: AsyncParsableCommand {
             OutputCommand.self, SSHCommand.self, VersionCommand.self,
         ]
     )
+
+    static func main() async {
+        // glibc gives each thread that allocates an arena of its own and keeps what it freed there; with
+        // one thread per node's pipes and the concurrency pool, that, not live data, was most of the
+        // memory of a large apply. Two arenas hold it flat.
+        _ = glibcMallopt(-8, 2)  // M_ARENA_MAX
+        await main(nil)
+    }
 }
+
+/// glibc's `mallopt` (malloc.h, which Swift's Glibc module leaves out).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

@@ -78,7 +78,7 @@ public struct StateStore: Sendable {
         var state = state
         if let keys = SecretStore.keys(atPath: secretsPath) { state.secretKeys = keys.isEmpty ? nil : keys }
         try AtomicFile.write(
-            try JSONDocument.encoder().encode(state), to: statePath, mode: 0o600, backup: backupPath)
+            try state.encodedNodeByNode(), to: statePath, mode: 0o600, backup: backupPath)
         // The whole state holds every change the journal held: replaying it again would change nothing.
         unlink(journalPath)
         removeLeftovers()

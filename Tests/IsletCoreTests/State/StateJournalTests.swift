@@ -95,3 +95,27 @@ import Testing
         #expect(workspace.state?.recordedPairs.count == 60)
     }
 }
+
+/// The whole state, encoded one node at a time, is byte for byte what the encoder gives for all of it.
+@Suite struct StateEncodingTests {
+    @Test(arguments: [0, 1, 3])
+    func nodeByNodeEqualsTheWholeEncoding(nodes: Int) throws {
+        var state = State(cluster: "c \"quoted\"/x")
+        state.serial = 12
+        if nodes > 1 { state.secretKeys = ["generated:a/b.PASS", "output:n1:a/b.TOKEN"] }
+        for index in 0..<nodes {
+            let address = NodeAddress(name: "n\(index)", address: "10.9.0.\(index)", ssh: SSHSettings())
+            for step in ["a/one", "b/two"] {
+                let record = StepRecord(
+                    fingerprint: "sha256:" + String(repeating: "b", count: 64),
+                    appliedAt: Date(timeIntervalSince1970: 0),
+                    isletVersion: "0.1.0", outputs: index == 0 ? [:] : ["URL": "http://h/x\ny", "A": "1"])
+                state.setRecord(record, node: address, step: StepID(step, defaultStack: nil)!)
+            }
+        }
+        let whole = try JSONDocument.encoder().encode(state)
+        let byNode = try state.encodedNodeByNode()
+        #expect(String(decoding: byNode, as: UTF8.self) == String(decoding: whole, as: UTF8.self))
+        #expect(try JSONDecoder().decode(State.self, from: byNode) == state)
+    }
+}
