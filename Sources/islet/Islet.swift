@@ -16,8 +16,8 @@ struct IsletCommand: AsyncParsableCommand {
     static func main() async {
         // glibc gives each thread that allocates an arena of its own and keeps what it freed there; with
         // one thread per node's pipes and the concurrency pool, that, not live data, was most of the
-        // memory of a large apply. Two arenas hold it flat.
-        _ = glibcMallopt(-8, 2)  // M_ARENA_MAX
+        // memory of a large apply. Four arenas hold it down without making threads wait on malloc.
+        _ = glibcMallopt(-8, 4)  // M_ARENA_MAX
         await main(nil)
     }
 }
