@@ -1,4 +1,5 @@
 import Foundation
+import IsletCore
 import Testing
 
 /// The real `islet` binary against simulated nodes over real SSH, as `ops` with sudo.
@@ -127,23 +128,20 @@ struct SSHTestbedTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let process = try IsletProcess.start(
             ["apply", "--yes", "-i", "inventory.yaml", "--stacks", Self.stacks], in: dir)
-        // Kill -9 once a few steps are recorded and others are still running.
+        // Kill -9 once a few steps are recorded and others are still running. Records go to the state's
+        // journal as steps finish, so the state is read the way islet reads it.
+        let store = StateStore(statePath: dir + "/.islet/state.json")
         var serial = 0
         for _ in 0..<300 where serial < 4 {
             usleep(50_000)
-            let state = (try? Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json"))) ?? Data()
-            serial = ((try? JSONSerialization.jsonObject(with: state)) as? [String: Any])?["serial"] as? Int ?? 0
+            serial = (try? store.load(cluster: "testbed"))??.serial ?? 0
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
-        let state =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/.islet/state.json")))
-            as? [String: Any]
-        let nodes = state?["nodes"] as? [String: [String: Any]] ?? [:]
-        let recorded = nodes.flatMap { node, record in
-            ((record["steps"] as? [String: Any]) ?? [:]).keys.map { "\(node) \($0)" }
-        }
+        let state = try store.load(cluster: "testbed")
+        let nodes = (state?.nodes ?? [:]).mapValues { $0.steps.keys.sorted() }
+        let recorded = nodes.flatMap { node, steps in steps.map { "\(node) \($0)" } }
         #expect(recorded.count >= 4)
         // Let scripts orphaned by the kill finish (sshd does not stop a script whose client vanished).
         sleep(3)
@@ -154,7 +152,7 @@ struct SSHTestbedTests {
         for (node, steps) in nodes {
             let number = Int(node.dropFirst("node".count))!
             let after = try Testbed.exec(number, "cat /var/lib/demo/runs")
-            for key in ((steps["steps"] as? [String: Any]) ?? [:]).keys {
+            for key in steps {
                 let step = String(key.split(separator: "/")[1])
                 let count = { (text: String) in text.split(separator: "\n").filter { $0 == step }.count }
                 #expect(count(after) == count(before[number - 1]), "\(node) \(key) ran again after it was recorded")

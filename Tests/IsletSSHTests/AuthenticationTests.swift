@@ -71,8 +71,15 @@ import Testing
         let socket = fixture.scratch + "/agent.sock"
         let agent = try Daemon(["/usr/bin/ssh-agent", "-D", "-a", socket], stderrPath: fixture.scratch + "/agent.log")
         defer { agent.stop() }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
-        try await shell(["/usr/bin/ssh-add", fixture.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+        // The socket exists once bound, a moment before the agent listens on it: retry until it answers.
+        for attempt in 1...100 {
+            do {
+                try await shell(["/usr/bin/ssh-add", fixture.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+                break
+            } catch  where attempt < 100 {
+                usleep(50_000)
+            }
+        }
 
         let credentials = SSHCredentials(useAgent: true, agentSocket: socket)
         let connection = try await fixture.connect(fixture.endpoint(keys: []), credentials: credentials)
