@@ -25,7 +25,7 @@ struct SSHCommand: AsyncParsableCommand {
         do {
             workspace = try options.loadWorkspace()
             if let known = workspace.inventory.node(named: node) {
-                address = NodeAddress(name: known.name, address: known.address, ssh: known.ssh)
+                address = known.connection
             } else if let recorded = workspace.state?.nodes[node]?.connection {
                 address = recorded
             } else {

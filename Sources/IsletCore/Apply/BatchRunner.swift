@@ -51,9 +51,7 @@ struct BatchRunner: Sendable {
                 _ = script.takePart()
                 lives[position] = nil
                 let message = context.log.masker.mask("\(error)")
-                life.stepLog.note("error: \(message)")
-                life.stepLog.keep()
-                life.stepLog.close()
+                life.stepLog.closeKept(noting: "error: \(message)")
                 scheduler.finished(batch.jobs[position], .failed(message: message, log: life.stepLog.path))
             }
         }
@@ -132,9 +130,7 @@ struct BatchRunner: Sendable {
         for (position, life) in prepared.sorted(by: { $0.key < $1.key })
         where !scheduler.isFinished(batch.jobs[position]) {
             if life.runsOnNode && !sender.wasSent(position) {
-                life.stepLog.note("not started: interrupted")
-                life.stepLog.keep()
-                life.stepLog.close()
+                life.stepLog.closeKept(noting: "not started: interrupted")
                 scheduler.finished(batch.jobs[position], .skipped(reason: "not started: interrupted"))
                 continue
             }

@@ -114,8 +114,8 @@ actor Ledger {
             for index in batch.indices { batch[index].serial = state.serial }
             let upTo = changes
             let store = self.store
-            let records = state.nodes.values.reduce(0) { $0 + $1.steps.count }
             let whole = !wholeStateOnDisk || journalLines + batch.count > max(1000, 2 * recordsInWholeState)
+            let records = whole ? state.nodes.values.reduce(0) { $0 + $1.steps.count } : 0
             let snapshot = whole ? state : nil
             let knownKeys = secretKeysOnDisk
             let journalBatch = batch

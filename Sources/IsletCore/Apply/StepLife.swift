@@ -20,9 +20,7 @@ struct ApplyContext: Sendable {
 
     /// The connection of a node in the inventory, or recorded in state for one removed from it.
     func address(of node: String) -> NodeAddress? {
-        if let node = graph.node(named: node) {
-            return NodeAddress(name: node.name, address: node.address, ssh: node.ssh)
-        }
+        if let node = graph.node(named: node) { return node.connection }
         return workspace.state?.nodes[node]?.connection
     }
 }
@@ -110,17 +108,13 @@ struct StepLife: Sendable {
             return StepLife(
                 change: change, instance: instance, mode: mode, stepLog: stepLog, step: step, resolved: resolved,
                 environment: resolved.environment, staged: staged, recordedOutputs: recorded?.outputs ?? [:],
-                connection: NodeAddress(name: node.name, address: node.address, ssh: node.ssh), executor: executor)
+                connection: node.connection, executor: executor)
         } catch let error as StepFailure {
-            stepLog.note("error: \(error.message)")
-            stepLog.keep()
-            stepLog.close()
+            stepLog.closeKept(noting: "error: \(error.message)")
             throw error
         } catch {
             let message = context.log.masker.mask("\(error)")
-            stepLog.note("error: \(message)")
-            stepLog.keep()
-            stepLog.close()
+            stepLog.closeKept(noting: "error: \(message)")
             throw StepFailure(message: message, log: stepLog.path)
         }
     }

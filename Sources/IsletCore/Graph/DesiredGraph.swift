@@ -89,10 +89,14 @@ public struct DesiredGraph: Sendable {
 
     /// The index of a desired instance, or nil when it is not desired.
     public func index(of instance: StepInstance) -> Int? {
-        guard let position = catalog.position(of: instance.step), let node = nodeOrder[instance.node] else {
-            return nil
-        }
-        let slot = slots[position * inventory.nodes.count + node]
+        guard let position = catalog.position(of: instance.step) else { return nil }
+        return slot(position, instance.node)
+    }
+
+    /// The instance of the step at `position` on the named node, if it runs there.
+    private func slot(_ position: Int, _ node: String) -> Int? {
+        guard let nodeIndex = nodeOrder[node] else { return nil }
+        let slot = slots[position * inventory.nodes.count + nodeIndex]
         return slot >= 0 ? slot : nil
     }
 
@@ -111,11 +115,7 @@ public struct DesiredGraph: Sendable {
     /// or else the first one in inventory order.
     public func producer(of source: StepID, for reader: StepInstance) -> StepInstance? {
         guard let position = catalog.position(of: source) else { return nil }
-        if let node = nodeOrder[reader.node] {
-            let slot = slots[position * inventory.nodes.count + node]
-            if slot >= 0 { return instances[slot] }
-        }
-        return byStep[position].first.map { instances[$0] }
+        return (slot(position, reader.node) ?? byStep[position].first).map { instances[$0] }
     }
 
     /// How people read a plan: nodes in inventory order (nodes gone from it last), then steps in

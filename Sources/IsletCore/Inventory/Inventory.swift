@@ -50,6 +50,9 @@ public struct Node: Sendable, Hashable {
     public func hasAny(of roles: [String]) -> Bool {
         roles.isEmpty || roles.contains(where: self.roles.contains)
     }
+
+    /// What a transport needs to reach it.
+    public var connection: NodeAddress { NodeAddress(name: name, address: address, ssh: ssh) }
 }
 
 /// How islet reaches a node; the inventory's `ssh:` defaults merged with the node's own `ssh:`.

@@ -64,9 +64,8 @@ public struct Planner: Sendable {
     private func probe(_ node: Node, instances: [StepInstance], connections: Connections) async
         -> Result<NodeReport, NodeUnreachable>
     {
-        let address = NodeAddress(name: node.name, address: node.address, ssh: node.ssh)
         let session: any NodeSession
-        switch await connections.session(for: address) {
+        switch await connections.session(for: node.connection) {
         case .success(let open): session = open
         case .failure(let failure): return .failure(failure)
         }
@@ -95,7 +94,7 @@ public struct Planner: Sendable {
                 script.append(script.logReport(index: index))
                 script.append(") 9>&-")
             } catch {
-                report.errors[index] = "\(step.location): step \(step.id) on \(node.name): \(error)"
+                report.errors[index] = Self.planningError(step, node: node.name, error)
             }
         }
         do {
@@ -143,21 +142,19 @@ public struct Planner: Sendable {
             let results = report.results[index] ?? StepResults()
             let record = workspace.state?.record(node: instance.node, step: instance.step)
             var change = PlannedChange(node: instance.node, step: instance.step, action: .noChange, reason: "")
-            if let error = report.errors[index] {
-                change.action = record == nil ? .create : .update
-                change.reason = "cannot be planned"
-                change.error = error
-                changes.append(change)
-                acting.insert(instance)
-                continue
+            var planningError = report.errors[index]
+            var resolution: ResolvedStep?
+            if planningError == nil {
+                do {
+                    resolution = try resolver.resolve(instance, outputs: outputs, acting: acting)
+                } catch {
+                    planningError = Self.planningError(step, node: instance.node, error)
+                }
             }
-            let resolved: ResolvedStep
-            do {
-                resolved = try resolver.resolve(instance, outputs: outputs, acting: acting)
-            } catch {
+            guard let resolved = resolution else {
                 change.action = record == nil ? .create : .update
                 change.reason = "cannot be planned"
-                change.error = "\(step.location): step \(step.id) on \(instance.node): \(error)"
+                change.error = planningError
                 changes.append(change)
                 acting.insert(instance)
                 continue
@@ -200,6 +197,11 @@ public struct Planner: Sendable {
             changes.append(change)
         }
         return ephemeralRuns(desired: desired, acting: acting) + changes
+    }
+
+    /// A step that cannot be planned on a node, named with its stack file and line.
+    static func planningError(_ step: Step, node: String, _ error: any Error) -> String {
+        "\(step.location): step \(step.id) on \(node): \(error)"
     }
 
     /// Short-lived steps run when a step that reads their outputs acts.

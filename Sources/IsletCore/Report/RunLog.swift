@@ -71,6 +71,13 @@ public final class StepLog: @unchecked Sendable {
     /// Makes sure the file exists with everything noted so far: for a step whose log a message points at.
     public func keep() { lock.withLock { openLocked() } }
 
+    /// Notes why the step did not succeed, keeps the file for the message that points at it, and closes it.
+    public func closeKept(noting text: String) {
+        note(text)
+        keep()
+        close()
+    }
+
     public func append(_ chunk: OutputChunk) { lines.append(chunk) }
 
     public func close() {

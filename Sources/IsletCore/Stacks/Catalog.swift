@@ -14,8 +14,6 @@ public struct Catalog: Sendable {
     private(set) var waitsFor: [[Int]] = []
     /// Per step position: the positions whose `waitsFor` holds it.
     private(set) var waitedForBy: [[Int]] = []
-    /// Per step position: the positions of every step that depends on it, directly or not.
-    private(set) var dependentsClosure: [Set<Int>] = []
 
     init(directory: String, stacks: [Stack], steps: [Step]) {
         self.directory = directory
@@ -83,20 +81,6 @@ public struct Catalog: Sendable {
         for (position, dependencies) in waitsFor.enumerated() {
             for dependency in dependencies { waitedForBy[dependency].append(position) }
         }
-        // Steps are in dependency order once loading succeeded, so one backward pass closes the relation.
-        dependentsClosure = Array(repeating: [], count: steps.count)
-        for position in steps.indices.reversed() {
-            for dependency in direct[position] where dependency < position {
-                dependentsClosure[dependency].insert(position)
-                dependentsClosure[dependency].formUnion(dependentsClosure[position])
-            }
-        }
-    }
-
-    /// Whether `step` depends on `other`, directly or through other steps.
-    func dependsTransitively(_ step: StepID, on other: StepID) -> Bool {
-        guard let position = positions[step], let dependency = positions[other] else { return false }
-        return dependentsClosure[dependency].contains(position)
     }
 
     /// The stacks `stack` requires, directly or through others.

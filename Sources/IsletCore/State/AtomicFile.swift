@@ -14,21 +14,7 @@ enum AtomicFile {
         let temporary = "\(path).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StateError.io(path: temporary, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == 0 && fchmod(fd, mode) != 0 { failure = errno }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        let failure = writeDurably(data, to: fd, mode: mode)
         close(fd)
         guard failure == 0 else {
             unlink(temporary)
@@ -54,5 +40,26 @@ enum AtomicFile {
             fsync(directoryFD)
             close(directoryFD)
         }
+    }
+
+    /// Writes all of `data` at the descriptor's position, sets `mode` and fsyncs.
+    /// - Returns: 0, or the errno of the first call that failed.
+    static func writeDurably(_ data: Data, to fd: Int32, mode: mode_t) -> Int32 {
+        var failure: Int32 = 0
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == 0 && fchmod(fd, mode) != 0 { failure = errno }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        return failure
     }
 }

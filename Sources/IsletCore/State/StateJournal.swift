@@ -38,8 +38,7 @@ extension StateStore {
     public func append(_ changes: [StateChange]) throws {
         guard !changes.isEmpty else { return }
         try prepareDirectory()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONDocument.encoder(pretty: false)
         var data = Data()
         for change in changes {
             data += try encoder.encode(change)
@@ -48,21 +47,7 @@ extension StateStore {
         let fd = open(journalPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError.io(path: journalPath, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == 0 && fchmod(fd, 0o600) != 0 { failure = errno }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        let failure = AtomicFile.writeDurably(data, to: fd, mode: 0o600)
         guard failure == 0 else { throw StateError.io(path: journalPath, reason: String(cString: strerror(failure))) }
     }
 
