@@ -62,6 +62,43 @@ import Testing
         let plan = try IsletProcess.run(["plan", "--detailed-exitcode"] + arguments, in: dir)
         #expect(plan.status == 0, "\(plan.output)")
     }
+
+    /// Rendered files land whole with their mode and owner (`user:group` or `user` alone), in folders made
+    /// for them; the uploaded copies and the temporary `.islet-new` files are gone when the script ends.
+    @Test func placedFilesHaveTheirModeAndOwnerAndNothingStagedIsLeft() throws {
+        let steps = """
+              - name: files
+                files:
+                  - {template: templates/a.conf, destination: /etc/deep/a/a.conf, mode: "0640", owner: "daemon:bin"}
+                  - {template: templates/b.conf, destination: /etc/b.conf, mode: "0600", owner: daemon}
+                check: "true"
+                apply: "true"
+            """
+        let dir = makeLocalPlatform(prefix: "islet-e2e-place", stack: "files", steps: steps)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(
+            atPath: dir + "/stacks/files/templates", withIntermediateDirectories: true)
+        try "a\n".write(toFile: dir + "/stacks/files/templates/a.conf", atomically: true, encoding: .utf8)
+        try "b\n".write(toFile: dir + "/stacks/files/templates/b.conf", atomically: true, encoding: .utf8)
+        let arguments = ["-i", "inventory.yaml", "--stacks", "stacks", "--local", "nodes"]
+        let apply = try IsletProcess.run(["apply", "--yes"] + arguments, in: dir)
+        #expect(apply.status == 0, "\(apply.output)")
+
+        let node = dir + "/nodes/n1"
+        let a = try FileManager.default.attributesOfItem(atPath: node + "/etc/deep/a/a.conf")
+        #expect((a[.posixPermissions] as? Int) == 0o640)
+        #expect((a[.ownerAccountName] as? String) == "daemon" && (a[.groupOwnerAccountName] as? String) == "bin")
+        let b = try FileManager.default.attributesOfItem(atPath: node + "/etc/b.conf")
+        #expect((b[.posixPermissions] as? Int) == 0o600)
+        #expect((b[.ownerAccountName] as? String) == "daemon" && (b[.groupOwnerAccountName] as? String) == "root")
+        #expect(try String(contentsOfFile: node + "/etc/b.conf", encoding: .utf8) == "b\n")
+        let staged = try FileManager.default.contentsOfDirectory(atPath: node + "/.islet-staging")
+        #expect(staged.isEmpty, "uploaded copies left on the node: \(staged)")
+        let etc = try FileManager.default.contentsOfDirectory(atPath: node + "/etc")
+        #expect(!etc.contains { $0.hasSuffix(".islet-new") }, "\(etc)")
+        let plan = try IsletProcess.run(["plan", "--detailed-exitcode"] + arguments, in: dir)
+        #expect(plan.status == 0, "\(plan.output)")
+    }
 }
 
 /// Over real SSH: what the node's process table shows while a step runs.

@@ -154,6 +154,7 @@ struct StepLife: Sendable {
     func appendFragment(to script: inout NodeScript, index: Int, gates: [Int]) throws {
         // Nothing runs on the node; the record is forgotten when the batch ends.
         if mode == .forget { return }
+        for case let path? in staged { script.removeAtExit(path) }
         let condition = gates.isEmpty ? "true" : gates.map { "[ -n \"${__ok_\($0)-}\" ]" }.joined(separator: " && ")
         script.append("if \(condition); then")
         script.append("__emit \(ResultKind.begin.rawValue) \(index)")

@@ -6,7 +6,7 @@ enum ResultKind: String, Sendable {
     case ready = "Y"
     /// `W`: another islet script holds the node's lock; this one waits for it.
     case waiting = "W"
-    /// `F NAME BASE64`: a fact about the node.
+    /// `F NAME BASE64` or `F NAME =PLAIN`: a fact about the node.
     case fact = "F"
     /// `B INDEX`: the step starts; what follows until its `E` line is its output.
     case begin = "B"
@@ -183,7 +183,7 @@ final class NodeResultReader: @unchecked Sendable {
             waitedForLock = true
         case .fact:
             guard let name = field(1) else { return }
-            facts[name] = field(2).map(decodeBase64) ?? ""
+            facts[name] = field(2).map { $0.hasPrefix("=") ? String($0.dropFirst()) : decodeBase64($0) } ?? ""
         case .begin:
             current = index
         case .end:

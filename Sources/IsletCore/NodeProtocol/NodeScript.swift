@@ -25,14 +25,16 @@ struct NodeScript {
             ISLET_ROOT=\(ShellQuoting.quote(filesystemRoot)); export ISLET_ROOT
             __emit() { printf '\\n%s %s\\n' "$__m" "$*"; }
             __d="$ISLET_ROOT/var/lib/islet"
-            mkdir -p "$__d/tmp" && chmod 700 "$__d" "$__d/tmp" || exit 1
+            [ -d "$__d/tmp" ] || { mkdir -p "$__d/tmp" && chmod 700 "$__d" "$__d/tmp"; } || exit 1
             if command -v flock >/dev/null 2>&1; then
               exec 9>>"$__d/run.lock" || exit 1
               flock -n\(flockMode) 9 || { __emit \(ResultKind.waiting.rawValue); flock\(flockMode) 9; } || exit 1\(clean)
             fi
             __t=$(mktemp -d "$__d/tmp/run.XXXXXX") || exit 1
-            trap 'rm -rf "$__t"' EXIT
-            __b64() { base64 | tr -d '\\n'; }
+            __st=
+            trap 'IFS="
+            "; set -f; rm -rf -- "$__t" $__st' EXIT
+            __b64() { base64 -w 0; }
             __file() {
               if [ -f "$3" ]; then
                 __h=$(sha256sum < "$3"); __h=${__h%% *}; __s=$(stat -c '%a %U:%G' "$3")
@@ -51,8 +53,8 @@ struct NodeScript {
               done
             }
             __place() {
-              mkdir -p "$(dirname "$2")" || return 1
-              cp "$1" "$2.islet-new" && chmod "$3" "$2.islet-new" && { [ -z "$4" ] || chown "$4" "$2.islet-new"; } && mv -f "$2.islet-new" "$2" && rm -f "$1"
+              case $4 in *:*) __o=${4%%:*} __g=${4#*:} ;; *) __o=$4 __g= ;; esac
+              install -D -m "$3" ${__o:+-o "$__o"} ${__g:+-g "$__g"} "$1" "$2.islet-new" && mv -f "$2.islet-new" "$2"
             }
             __settle() { chmod "$2" "$1" && { [ -z "$3" ] || chown "$3" "$1"; }; }
             __emit \(ResultKind.ready.rawValue)
@@ -62,6 +64,12 @@ struct NodeScript {
 
     mutating func append(_ line: String) { text += line + "\n" }
 
+    /// Has the script remove an uploaded file when it ends, together with its working folder (one `rm`
+    /// for all of them).
+    mutating func removeAtExit(_ stagedPath: String) {
+        append("__st=\"$__st\"'\n'\(ShellQuoting.quote(stagedPath))")
+    }
+
     /// The text appended since the last call (the prologue, the first time): one part of a script sent in
     /// parts.
     mutating func takePart() -> String {
@@ -70,17 +78,27 @@ struct NodeScript {
     }
 
     /// Prints the node's facts; they come first so that inputs reading facts can use them in the same script.
+    /// A fact of plain characters travels as `=VALUE` (no process to encode it; base64 never starts with
+    /// `=`), any other in base64.
     mutating func gatherFacts() {
         append(
             """
-            __fact() { eval "__f_$1=\\$2"; __emit \(ResultKind.fact.rawValue) "$1" "$(printf %s "$2" | __b64)"; }
+            __fact() {
+              eval "__f_$1=\\$2"
+              case $2 in
+                *[!A-Za-z0-9._:+-]*) __emit \(ResultKind.fact.rawValue) "$1" "$(printf %s "$2" | __b64)" ;;
+                *) __emit \(ResultKind.fact.rawValue) "$1" "=$2" ;;
+              esac
+            }
+            __read() { __r=; { IFS= read -r __r < "$1"; } 2>/dev/null; }
             __osr="$ISLET_ROOT/etc/os-release"; [ -r "$__osr" ] || __osr=/etc/os-release
             __fact os "$( . "$__osr" 2>/dev/null; printf %s "${ID:-}")"
             __fact osVersion "$( . "$__osr" 2>/dev/null; printf %s "${VERSION_ID:-}")"
-            __fact arch "$(uname -m)"
-            if [ -n "$ISLET_ROOT" ] && [ -r "$ISLET_ROOT/etc/hostname" ]; then __fact hostname "$(cat "$ISLET_ROOT/etc/hostname")"; else __fact hostname "$(uname -n)"; fi
-            __fact machineId "$(cat "$ISLET_ROOT/etc/machine-id" 2>/dev/null)"
-            __fact kernel "$(uname -r)"
+            set -f; set -- $(uname -n -r -m); set +f
+            __fact arch "$3"
+            if [ -n "$ISLET_ROOT" ] && [ -r "$ISLET_ROOT/etc/hostname" ]; then __read "$ISLET_ROOT/etc/hostname"; __fact hostname "$__r"; else __fact hostname "$1"; fi
+            __read "$ISLET_ROOT/etc/machine-id"; __fact machineId "$__r"
+            __fact kernel "$2"
             """)
     }
 

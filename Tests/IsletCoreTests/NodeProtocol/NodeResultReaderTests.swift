@@ -107,4 +107,42 @@ import Testing
     @Test func outputLinesNeedTheKeyAtTheStartOfTheLine() {
         #expect(parseOutputLines("A=1\n B=2\nC=3=4\nnot a line\nA=5\n") == ["A": "5", "C": "3=4"])
     }
+
+    /// Facts of plain characters travel as `=VALUE` without a process; others in base64. Runs the real
+    /// prologue and fact gathering in `sh` under a folder standing for the node's root.
+    @Test func factsArriveIntactWhetherPlainOrEncoded() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("islet-facts-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        try "ID=\"rocky linux\"\nVERSION_ID=\"9.4\"\n".write(
+            toFile: root + "/etc/os-release", atomically: true, encoding: .utf8)
+        try "node-1.site\n".write(toFile: root + "/etc/hostname", atomically: true, encoding: .utf8)
+        try "0123abcd".write(toFile: root + "/etc/machine-id", atomically: true, encoding: .utf8)  // no newline
+        var script = NodeScript(filesystemRoot: root, lock: .shared)
+        script.gatherFacts()
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let input = Pipe()
+        let output = Pipe()
+        shell.standardInput = input
+        shell.standardOutput = output
+        try shell.run()
+        input.fileHandleForWriting.write(Data(script.text.utf8))
+        try input.fileHandleForWriting.close()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        shell.waitUntilExit()
+        let text = String(decoding: printed, as: UTF8.self)
+        #expect(text.contains(" F osVersion =9.4\n"))
+        #expect(!text.contains("rocky linux"))  // a value with a space is encoded
+        let reader = NodeResultReader(marker: script.marker) { _ in }
+        reader.read(Array(printed))
+        reader.finish()
+        let facts = reader.snapshot.facts
+        #expect(facts["os"] == "rocky linux")
+        #expect(facts["osVersion"] == "9.4")
+        #expect(facts["hostname"] == "node-1.site")
+        #expect(facts["machineId"] == "0123abcd")
+        #expect(facts["arch"]?.isEmpty == false)
+        #expect(facts["kernel"]?.isEmpty == false)
+    }
 }
