@@ -36,12 +36,22 @@ let package = Package(
             dependencies: ["CLibSSH2", "IsletCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // libcurl from Debian, with a shim for its variadic setopt/getinfo.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The offline bundle: downloads over libcurl, the OCI image layout, the registry client, verify.
+        .target(
+            name: "IsletBundle",
+            dependencies: ["CCurl", "IsletCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // The command-line tool: thin commands over the libraries.
         .executableTarget(
             name: "islet",
             dependencies: [
                 "IsletCore",
                 "IsletSSH",
+                "IsletBundle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +60,7 @@ let package = Package(
         .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
         .target(name: "IsletTestSupport", path: "Tests/IsletTestSupport"),
         .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH", "IsletTestSupport"]),
+        .testTarget(name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IsletCore", "IsletTestSupport"], exclude: ["Fixtures"]),
     ]
 )
