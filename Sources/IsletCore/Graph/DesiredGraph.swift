@@ -30,6 +30,8 @@ public struct DesiredGraph: Sendable {
     public let dependencies: [[Int]]
     /// Per instance: the instances that wait for it.
     public let dependents: [[Int]]
+    /// The artifacts the instances read, resolved to versions and digests (set by the workspace).
+    public internal(set) var artifacts = ArtifactNeeds()
 
     private let nodeOrder: [String: Int]
     /// `slots[step * nodeCount + node]`: the instance of that step on that node, or -1.

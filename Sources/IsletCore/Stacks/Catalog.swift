@@ -192,6 +192,8 @@ public struct Catalog: Sendable {
             let settingsKnown = ([stack.name] + requiredStacks(of: stack)).allSatisfy {
                 !references.unreadableStacks.contains($0)
             }
+            checkArtifactVersions(
+                of: stack, visibleSettings: settingsKnown ? visibleSettings : nil, sink: sink)
             for step in stack.steps {
                 checkStep(
                     step, stack: stack, roleNames: rolesKnown ? roleNames : nil,
@@ -278,6 +280,48 @@ public struct Catalog: Sendable {
                         "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.map(\.name)))"
                     )
                 }
+            case .artifact(let id):
+                guard references.canCheckSteps(of: id.stack) else { continue }
+                guard let owner = stacks.first(where: { $0.name == id.stack }) else {
+                    sink.report(
+                        input.location,
+                        "input '\(input.name)' reads artifact '\(id)' of unknown stack '\(id.stack)'; expected artifacts.NAME or artifacts.STACK/NAME"
+                    )
+                    continue
+                }
+                if !owner.artifacts.declares(id.name) {
+                    let names = (owner.artifacts.files.map(\.id.name) + owner.artifacts.images.map(\.id.name)).sorted()
+                    var message =
+                        "input '\(input.name)' reads artifact '\(id)', which stack '\(id.stack)' does not declare; expected \(names.isEmpty ? "an artifact declared under its 'artifacts:'" : humanList(names))"
+                    if let suggestion = nearest(to: id.name, in: names) {
+                        message += " (did you mean '\(suggestion)'?)"
+                    }
+                    sink.report(input.location, message)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// An artifact's version must come from a cluster field or a setting its stack can see.
+    private func checkArtifactVersions(of stack: Stack, visibleSettings: Set<String>?, sink: DiagnosticSink) {
+        let versions =
+            stack.artifacts.files.map { ($0.version, $0.location) }
+            + stack.artifacts.images.compactMap { image in image.version.map { ($0, image.location) } }
+        for (version, location) in versions {
+            guard case .inventory(let reference) = version else { continue }
+            switch reference {
+            case .setting(let key) where visibleSettings.map({ !$0.contains(key) }) ?? false:
+                sink.report(
+                    location,
+                    "artifact version reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:' (or a required stack's)"
+                )
+            case .cluster(let field) where field != "kubernetesVersion":
+                sink.report(
+                    location,
+                    "artifact version reads cluster field '\(field)'; expected cluster.kubernetesVersion, settings.KEY or {value: VERSION}"
+                )
             default:
                 break
             }

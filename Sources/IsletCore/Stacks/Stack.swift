@@ -9,6 +9,8 @@ public struct Stack: Sendable {
     public var roles: [RoleDeclaration]
     public var settings: [SettingDeclaration]
     public var steps: [Step]
+    /// The files and images its steps read through `artifacts.NAME` inputs.
+    public var artifacts = StackArtifacts()
 }
 
 /// `stack/step`: how steps are named across stacks, in state and in plans.
@@ -62,7 +64,6 @@ public struct Step: Sendable {
     public var after: [StepID]
     public var inputs: [Input]
     public var files: [ManagedFile]
-    public var artifacts: [String]
     public var check: Script?
     public var apply: Script
     public var remove: Script?
@@ -117,6 +118,8 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
     case fact(String)
     /// `steps.<stack>/<step>.<KEY>`: an output of another step.
     case output(StepID, String)
+    /// `artifacts.NAME` or `artifacts.STACK/NAME`: a file's path on the node, or an image's reference.
+    case artifact(ArtifactID)
     /// `{value: ...}`
     case literal(Value)
 
@@ -127,6 +130,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .node(let field): return "node.\(field)"
         case .fact(let name): return "facts.\(name)"
         case .output(let step, let key): return "steps.\(step).\(key)"
+        case .artifact(let id): return "artifacts.\(id)"
         case .literal(let value): return "value \(value.canonicalJSON)"
         }
     }
