@@ -143,6 +143,16 @@ public struct ArtifactNeeds: Sendable {
         return nil
     }
 
+    /// The file artifacts `step` reads on `node`, with their digests (unpinned ones without a digest are left
+    /// out: they cannot be delivered without a bundle that recorded one).
+    func files(readBy step: Step, on node: String) -> [(sha256: String, label: String)] {
+        step.inputs.compactMap { input in
+            guard case .artifact(let id) = input.reference, let file = fileByNode[node]?[id], let digest = file.sha256
+            else { return nil }
+            return (digest, file.label)
+        }
+    }
+
     /// Where a file artifact lives on a node: by its digest, so a new build is a new path (and a new
     /// fingerprint for every step that reads it).
     public static func nodePath(sha256: String) -> String { "/var/lib/islet/artifacts/sha256/\(sha256)" }

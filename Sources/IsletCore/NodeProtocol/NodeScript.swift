@@ -56,6 +56,13 @@ struct NodeScript {
               case $4 in *:*) __o=${4%%:*} __g=${4#*:} ;; *) __o=$4 __g= ;; esac
               install -D -m "$3" ${__o:+-o "$__o"} ${__g:+-g "$__g"} "$1" "$2.islet-new" && mv -f "$2.islet-new" "$2"
             }
+            __artifact() {
+              __a="$ISLET_ROOT/var/lib/islet/artifacts/sha256"
+              [ -f "$__a/$2" ] && return 0
+              [ -n "$1" ] && mkdir -p "$__a" && install -m 0644 "$1" "$__a/.$2.new" || return 1
+              __h=$(sha256sum < "$__a/.$2.new"); __h=${__h%% *}
+              if [ "$__h" = "$2" ]; then mv -f "$__a/.$2.new" "$__a/$2"; else rm -f "$__a/.$2.new"; return 1; fi
+            }
             __settle() { chmod "$2" "$1" && { [ -z "$3" ] || chown "$3" "$1"; }; }
             __emit \(ResultKind.ready.rawValue)
 
