@@ -83,7 +83,8 @@ public struct Applier: Sendable {
             workspace: workspace, graph: workspace.graph, facts: plan.facts,
             ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log,
             delivery: ArtifactDelivery(
-                source: artifacts, wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph)))
+                source: artifacts, graph: workspace.graph, connections: connections,
+                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph)))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
         let removalOutcomes = await run(removals, context: context, observer: observer, canJoin: { _, _ in true })

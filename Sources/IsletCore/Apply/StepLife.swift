@@ -52,7 +52,7 @@ struct StepLife: Sendable {
     private let environment: [(name: String, value: String)]
     private let staged: [String?]
     /// File artifacts the step reads: their digest, and the uploaded copy when the node lacked them.
-    private var artifacts: [(sha256: String, staged: String?)] = []
+    private var artifacts: [(sha256: String, route: ArtifactDelivery.Route)] = []
     private let recordedOutputs: [String: String]
     private let connection: NodeAddress?
     private let executor: String
@@ -114,10 +114,9 @@ struct StepLife: Sendable {
                 connection: node.connection, executor: executor)
             if mode != .verify {
                 let needed = context.graph.artifacts.files(readBy: step, on: node.name)
-                let uploads = try await context.delivery.stage(
-                    needed.map(\.sha256), on: node.name, session: session,
-                    labels: Dictionary(needed.map { ($0.sha256, $0.label) }, uniquingKeysWith: { first, _ in first }))
-                life.artifacts = needed.map { ($0.sha256, uploads[$0.sha256]) }
+                let routes = try await context.delivery.routes(
+                    for: needed, step: step.id, on: node.name, session: session)
+                life.artifacts = needed.map { ($0.sha256, routes[$0.sha256] ?? .inPlace) }
             }
             return life
         } catch let error as StepFailure {
@@ -165,7 +164,8 @@ struct StepLife: Sendable {
     func appendFragment(to script: inout NodeScript, index: Int, gates: [Int]) throws {
         // Nothing runs on the node; the record is forgotten when the batch ends.
         if mode == .forget { return }
-        for case let path? in staged + artifacts.map(\.staged) { script.removeAtExit(path) }
+        let stagedArtifacts = artifacts.compactMap { if case .staged(let path) = $0.route { path } else { nil } }
+        for case let path? in staged + stagedArtifacts { script.removeAtExit(path) }
         let condition = gates.isEmpty ? "true" : gates.map { "[ -n \"${__ok_\($0)-}\" ]" }.joined(separator: " && ")
         script.append("if \(condition); then")
         script.append("__emit \(ResultKind.begin.rawValue) \(index)")
@@ -197,10 +197,15 @@ struct StepLife: Sendable {
     private func appendApply(to script: inout NodeScript, index: Int) {
         guard let step, let resolved else { return }
         for artifact in artifacts {
-            let staged = ShellQuoting.quote(artifact.staged ?? "")
+            let command: String
+            switch artifact.route {
+            case .inPlace: command = "__artifact '' \(artifact.sha256)"
+            case .staged(let path): command = "__artifact \(ShellQuoting.quote(path)) \(artifact.sha256)"
+            case .store(let url): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
+            }
             script.append(
-                "__artifact \(staged) \(artifact.sha256) || "
-                    + "{ __emit \(ResultKind.artifactNotPlaced.rawValue) \(index) \(artifact.sha256); exit 1; }")
+                "\(command) || { __emit \(ResultKind.artifactNotPlaced.rawValue) \(index) \(artifact.sha256); exit 1; }"
+            )
         }
         for (file, stagedPath) in zip(resolved.files, staged) {
             let owner = ShellQuoting.quote(file.owner ?? "")
@@ -319,7 +324,7 @@ struct StepLife: Sendable {
         if let digest = results.artifactNotPlaced {
             let label = context.graph.artifacts.files.first { $0.sha256 == digest }?.label ?? "sha256 \(digest)"
             return failed(
-                "artifact \(label) could not be put in place on the node: its sha256 there is not \(digest), or there is no space"
+                "artifact \(label) could not be put in place on the node: its sha256 there is not \(digest), the store did not serve it, or there is no space"
             )
         }
         if results.filesNotPlaced { return failed("could not put its files in place") }

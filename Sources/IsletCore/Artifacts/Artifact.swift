@@ -97,6 +97,16 @@ public struct StackArtifacts: Sendable, Hashable {
     }
 }
 
+/// A stack's `artifactStore:`: the step after which its node serves artifacts to the other nodes over
+/// the LAN (the registry's HTTP API), so the operator's link carries each file once.
+public struct ArtifactStore: Sendable, Hashable {
+    /// Once this step has been applied, the store answers on its node.
+    public var step: StepID
+    /// The port it listens on: `settings.KEY` or a literal.
+    public var port: Reference
+    public var location: SourceLocation
+}
+
 /// Fills `{version}` and `{arch}` in a URL, member or reference template.
 func fillArtifactTemplate(_ template: String, version: String, arch: Architecture?) -> String {
     var text = template.replacingOccurrences(of: "{version}", with: version)

@@ -154,4 +154,26 @@ public struct DesiredGraph: Sendable {
         }
         return removed.map { nearest[$0.step] ?? [] }
     }
+
+    /// The node serving artifacts and its base URL, when a stack declares an artifact store.
+    public struct ArtifactStoreNode: Sendable {
+        public var node: Node
+        public var url: String
+    }
+
+    /// Where the declared artifact store runs: the node of the store step's first instance, at the port
+    /// the declaration names.
+    public var artifactStoreNode: ArtifactStoreNode? {
+        guard let store = catalog.artifactStore,
+            let name = instances.first(where: { $0.step == store.step })?.node, let node = node(named: name)
+        else { return nil }
+        let port: String
+        switch store.port {
+        case .setting(let key): port = inventory.settings[key]?.environmentText ?? ""
+        case .literal(let value): port = value.environmentText
+        default: return nil
+        }
+        let host = node.address.contains(":") ? "[\(node.address)]" : node.address
+        return ArtifactStoreNode(node: node, url: "http://\(host):\(port)")
+    }
 }

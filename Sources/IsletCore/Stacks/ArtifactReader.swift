@@ -28,6 +28,35 @@ extension StackLoader {
         return artifacts
     }
 
+    /// `artifactStore: {step: STEP, port: settings.KEY | {value: PORT}}`.
+    func readArtifactStore(_ node: YAMLNode, stack: String) -> ArtifactStore? {
+        guard let map = node.mapping("artifactStore") else { return nil }
+        defer { map.finish() }
+        let stepNode = map.required("step", expected: "the step after which the store answers")
+        let step = stepNode?.nonEmptyString("step").flatMap { StepID($0, defaultStack: stack) }
+        if let stepNode, step == nil, stepNode.string("step") != nil {
+            stepNode.report("'step' is not valid; expected STEP or STACK/STEP")
+        }
+        let portNode = map.required("port", expected: "settings.KEY or {value: PORT}")
+        var port: Reference?
+        if let portNode {
+            if case .mapping = portNode.node, let literal = portNode.mapping("port") {
+                port = literal.required("value", expected: "a port number")?.port("port").map {
+                    .literal(.integer($0))
+                }
+                literal.finish()
+            } else if let text = portNode.nonEmptyString("port") {
+                if text.hasPrefix("settings."), text.count > "settings.".count {
+                    port = .setting(String(text.dropFirst("settings.".count)))
+                } else {
+                    portNode.report("'port' is '\(text)'; expected settings.KEY or {value: PORT}")
+                }
+            }
+        }
+        guard let step, let port else { return nil }
+        return ArtifactStore(step: step, port: port, location: map.location)
+    }
+
     private func readArtifactName(_ map: YAMLMapping) -> String? {
         let node = map.required("name", expected: "the artifact's name")
         guard let name = node?.nonEmptyString("name") else { return nil }

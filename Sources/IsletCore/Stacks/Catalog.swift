@@ -15,13 +15,31 @@ public struct Catalog: Sendable {
     /// Per step position: the positions whose `waitsFor` holds it.
     private(set) var waitedForBy: [[Int]] = []
 
+    /// The store nodes fetch artifacts from, when a stack declares one.
+    public private(set) var artifactStore: ArtifactStore?
+    /// The store's step and everything it depends on: they run before the store answers, so their
+    /// artifacts travel from the operator; every other step reading artifacts waits for the store.
+    private var storeAncestors: Set<StepID> = []
+
     init(directory: String, stacks: [Stack], steps: [Step]) {
         self.directory = directory
         self.stacks = stacks
         self.steps = steps
         schema = Self.schema(of: stacks)
+        artifactStore = stacks.compactMap(\.artifactStore).first
+        positions = Dictionary(steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        if let store = artifactStore?.step {
+            var queue = [store]
+            while let next = queue.popLast() {
+                guard storeAncestors.insert(next).inserted else { continue }
+                queue += explicitDependencies(of: next)
+            }
+        }
         index()
     }
+
+    /// Whether `id` runs before the artifact store answers (it is the store's step or one it depends on).
+    public func runsBeforeStore(_ id: StepID) -> Bool { storeAncestors.contains(id) }
 
     public func step(_ id: StepID) -> Step? { positions[id].map { steps[$0] } }
 
@@ -48,7 +66,18 @@ public struct Catalog: Sendable {
 
     /// Steps that must finish before `id` may start: its `after:` list, the steps whose outputs it reads,
     /// and every step of the stacks its stack requires.
+    /// A step that reads artifacts also waits for the artifact store, unless the store needs it first.
     public func dependencies(of id: StepID) -> [StepID] {
+        var result = explicitDependencies(of: id)
+        if let store = artifactStore?.step, !storeAncestors.contains(id), step(id)?.readsArtifacts == true,
+            step(store) != nil, !result.contains(store)
+        {
+            result.append(store)
+        }
+        return result
+    }
+
+    private func explicitDependencies(of id: StepID) -> [StepID] {
         guard let step = step(id), let stack = stacks.first(where: { $0.name == id.stack }) else { return [] }
         var result = step.after + step.outputSources
         for required in requiredStacks(of: stack) {
@@ -194,6 +223,25 @@ public struct Catalog: Sendable {
             }
             checkArtifactVersions(
                 of: stack, visibleSettings: settingsKnown ? visibleSettings : nil, sink: sink)
+            if let store = stack.artifactStore {
+                if let first = stacks.first(where: { $0.artifactStore != nil }), first.name != stack.name {
+                    sink.report(
+                        store.location,
+                        "stack '\(stack.name)' declares an artifactStore, and so does stack '\(first.name)'; expected one store for the platform"
+                    )
+                }
+                if self.step(store.step) == nil && references.canCheckSteps(of: store.step.stack) {
+                    sink.report(
+                        store.location, "artifactStore names unknown step '\(store.step)'; expected a step of the stack"
+                    )
+                }
+                if case .setting(let key) = store.port, settingsKnown, !visibleSettings.contains(key) {
+                    sink.report(
+                        store.location,
+                        "artifactStore port reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:'"
+                    )
+                }
+            }
             for step in stack.steps {
                 checkStep(
                     step, stack: stack, roleNames: rolesKnown ? roleNames : nil,

@@ -11,6 +11,8 @@ public struct Stack: Sendable {
     public var steps: [Step]
     /// The files and images its steps read through `artifacts.NAME` inputs.
     public var artifacts = StackArtifacts()
+    /// Set when this stack runs the store other nodes fetch artifacts from.
+    public var artifactStore: ArtifactStore?
 }
 
 /// `stack/step`: how steps are named across stacks, in state and in plans.
@@ -77,6 +79,11 @@ public struct Step: Sendable {
     public var location: SourceLocation
 
     /// Steps whose outputs this step reads: dependencies just like `after`.
+    /// Whether it reads any file or image of the bundle.
+    public var readsArtifacts: Bool {
+        inputs.contains { if case .artifact = $0.reference { return true } else { return false } }
+    }
+
     public var outputSources: [StepID] {
         inputs.compactMap { if case .output(let source, _) = $0.reference { return source } else { return nil } }
     }

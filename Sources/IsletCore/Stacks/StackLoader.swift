@@ -53,6 +53,7 @@ struct StackLoader {
         let roles = top.optional("roles")?.sequence("roles")?.compactMap { readRole($0, stack: name) } ?? []
         let settings = top.optional("settings")?.sequence("settings")?.compactMap { readSetting($0, stack: name) } ?? []
         let artifacts = top.optional("artifacts").map { readArtifacts($0, stack: name) } ?? StackArtifacts()
+        let store = top.optional("artifactStore").flatMap { readArtifactStore($0, stack: name) }
         var steps: [Step] = []
         if let items = top.required("steps", expected: "a list of steps")?.sequence("steps") {
             for item in items {
@@ -66,7 +67,7 @@ struct StackLoader {
         }
         return Stack(
             name: name, description: description, directory: directory, requires: requires, roles: roles,
-            settings: settings, steps: steps, artifacts: artifacts)
+            settings: settings, steps: steps, artifacts: artifacts, artifactStore: store)
     }
 
     private func readRole(_ node: YAMLNode, stack: String) -> RoleDeclaration? {

@@ -449,7 +449,7 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/unknown-setting-type/base/stack.yaml:12:11: unknown setting type 'number'; expected string, integer, port, boolean, ip, cidr, host, version, list or map"#
     ],
     "unknown-stack-key": [
-        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, artifacts, steps (did you mean 'settings'?)"#,
+        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, artifacts, artifactStore, steps (did you mean 'settings'?)"#,
         #"stacks-broken/unknown-stack-key/base/stack.yaml:25:22: input 'REGISTRY_PORT' reads setting 'registry.port' that stack 'base' does not declare; expected a key under its 'settings:' (or a required stack's)"#,
     ],
     "unknown-step-key": [
