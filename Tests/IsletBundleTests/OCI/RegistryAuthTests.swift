@@ -29,7 +29,7 @@ import Testing
         let reference = try ImageReference(parsing: "\(registry.host)/team/app:1")
         let layout = try ImageLayout.create(at: "\(directory)/oci")
         func client(_ credentials: RegistryCredentials) -> RegistryClient {
-            RegistryClient(options: RegistryOptions(credentials: credentials, plainHTTPHosts: [registry.host]))
+            loopbackClient(RegistryOptions(credentials: credentials, plainHTTPHosts: [registry.host]))
         }
         func pull(_ credentials: RegistryCredentials) throws -> PulledImage {
             try client(credentials).pull(reference, platforms: [Self.amd64], into: layout)
@@ -90,7 +90,7 @@ import Testing
         let reference = try ImageReference(parsing: "\(registry.host)/team/app:1")
         let layout = try ImageLayout.create(at: "\(directory)/oci")
 
-        let anonymous = RegistryClient(options: RegistryOptions(plainHTTPHosts: [registry.host]))
+        let anonymous = loopbackClient(RegistryOptions(plainHTTPHosts: [registry.host]))
         let pulled = try anonymous.pull(reference, platforms: [], into: layout)
         #expect(pulled.digest.description == built.root.digest)
         let pulls = tokens.requests().dropFirst(seedRequests)
@@ -107,7 +107,7 @@ import Testing
             #"{"auths":{"\#(registry.host)":{"username":"\#(Self.user)","password":"\#(Self.password)"}}}"#,
             in: directory)
         let before = tokens.requests().count
-        let pusher = RegistryClient(options: RegistryOptions(credentials: credentials, plainHTTPHosts: [registry.host]))
+        let pusher = loopbackClient(RegistryOptions(credentials: credentials, plainHTTPHosts: [registry.host]))
         let report = try pusher.push(reference, from: layout, to: target)
         #expect(report.blobsSent == 5)
         let pushes = tokens.requests().dropFirst(before)

@@ -29,7 +29,7 @@ import Testing
         }
 
         var client: RegistryClient {
-            RegistryClient(options: RegistryOptions(plainHTTPHosts: [upstream.host]))
+            loopbackClient(RegistryOptions(plainHTTPHosts: [upstream.host]))
         }
 
         func reference(_ path: String) throws -> ImageReference {
@@ -181,8 +181,8 @@ import Testing
         let work = try Workspace()
         let built = try work.images.build(name: "app", platforms: ["linux/amd64"], style: .oci)
         try work.images.seed("app", to: "\(work.upstream.host)/quay-proxy/team/app:1.0")
-        let client = RegistryClient(
-            options: RegistryOptions(
+        let client = loopbackClient(
+            RegistryOptions(
                 plainHTTPHosts: [work.upstream.host],
                 mirrors: try Mirrors(rules: ["quay.example=\(work.upstream.host)/quay-proxy"])))
         let reference = try ImageReference(parsing: "quay.example/team/app:1.0")

@@ -21,7 +21,7 @@ import Testing
         deinit { internalRegistry.stop() }
 
         var client: RegistryClient {
-            RegistryClient(options: RegistryOptions(plainHTTPHosts: [pull.upstream.host, internalRegistry.host]))
+            loopbackClient(RegistryOptions(plainHTTPHosts: [pull.upstream.host, internalRegistry.host]))
         }
 
         func uploads(since start: Int) throws -> [String] {

@@ -1,6 +1,8 @@
 import Foundation
 import IsletTestSupport
 
+@testable import IsletBundle
+
 struct ToolFailed: Error, CustomStringConvertible {
     let command: [String]
     let status: Int32
@@ -18,14 +20,6 @@ func toolOutput(_ arguments: [String], environment: [String: String]? = nil) thr
     let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     guard status == 0 else { throw ToolFailed(command: arguments, status: status, output: text) }
     return text
-}
-
-/// A fresh folder under the temporary directory; the caller removes it.
-func makeScratchDirectory(_ prefix: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
-        .path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -67,4 +61,9 @@ func isListening(port: Int) -> Bool {
 @discardableResult
 func skopeo(_ arguments: [String]) throws -> String {
     try toolOutput(["/usr/bin/skopeo", "--insecure-policy"] + arguments)
+}
+
+/// A registry client for servers on loopback: no proxy from the environment of whoever runs the tests.
+func loopbackClient(_ options: RegistryOptions) -> RegistryClient {
+    RegistryClient(http: HTTPClient(options: .loopback), options: options)
 }
