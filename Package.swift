@@ -60,7 +60,9 @@ let package = Package(
         .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
         .target(name: "IsletTestSupport", path: "Tests/IsletTestSupport"),
         .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH", "IsletTestSupport"]),
-        .testTarget(name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"]),
+        .testTarget(
+            name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"],
+            exclude: ["Support/http_server.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IsletCore", "IsletTestSupport"], exclude: ["Fixtures"]),
     ]
 )
