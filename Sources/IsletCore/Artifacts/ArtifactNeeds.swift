@@ -134,6 +134,71 @@ public struct ArtifactNeeds: Sendable {
         files = filesByKey.values.sorted { $0.label < $1.label }
     }
 
+    /// What a bundle put in place of pinned downloads, and what it holds unpinned: plan says so plainly.
+    public private(set) var replaced: [String] = []
+    public private(set) var unpinned: [String] = []
+
+    /// Takes each artifact's digest from the bundle (replaced and unpinned files carry their own) and checks
+    /// that the bundle holds everything needed, for the nodes' architectures.
+    /// - Throws: `BundleMismatch` naming each artifact the bundle lacks or holds differently.
+    public mutating func resolve(against manifest: BundleManifest) throws {
+        var problems: [String] = []
+        let blobs = Set(manifest.blobs.map(\.digest))
+        var resolved: [String: String] = [:]
+        for index in files.indices {
+            let need = files[index]
+            let held = manifest.files.first {
+                $0.stack == need.id.stack && $0.name == need.id.name && $0.version == need.version
+                    && $0.arch == need.arch?.rawValue
+            }
+            guard let held else {
+                let others = manifest.files.filter { $0.stack == need.id.stack && $0.name == need.id.name }
+                    .map { "\($0.version)" + ($0.arch.map { " \($0)" } ?? "") }
+                problems.append(
+                    "the bundle lacks \(need.label)"
+                        + (others.isEmpty ? "" : " (it holds \(humanList(others.sorted(), conjunction: "and")))"))
+                continue
+            }
+            if let pinned = need.sha256, pinned != held.sha256, held.replaced == nil {
+                problems.append("the bundle's \(need.label) has sha256 \(held.sha256), but the stack pins \(pinned)")
+                continue
+            }
+            if !blobs.contains(held.blobDigest) {
+                problems.append("the bundle lists \(need.label) but not its blob \(held.blobDigest)")
+                continue
+            }
+            files[index].sha256 = held.sha256
+            resolved[need.label] = held.sha256
+            if let replacement = held.replaced { replaced.append("\(need.label) (from \(replacement.source))") }
+            if !held.pinned { unpinned.append(need.label) }
+        }
+        for (node, byID) in fileByNode {
+            for (id, file) in byID { fileByNode[node]?[id]?.sha256 = resolved[file.label] ?? file.sha256 }
+        }
+        for need in images {
+            guard
+                let held = manifest.images.first(where: {
+                    $0.stack == need.id.stack && $0.name == need.id.name && $0.reference == need.reference
+                })
+            else {
+                problems.append("the bundle lacks image \(need.reference) (\(need.id))")
+                continue
+            }
+            let missing = need.platforms.map { "linux/\($0.rawValue)" }.filter { !held.platforms.contains($0) }
+            if !missing.isEmpty {
+                problems.append(
+                    "the bundle's image \(need.reference) lacks platform(s) \(missing.joined(separator: ", ")) (it has \(held.platforms.joined(separator: ", ")))"
+                )
+            }
+            if let pinned = need.digest, pinned != held.digest {
+                problems.append("the bundle's image \(need.reference) is \(held.digest), but the stack pins \(pinned)")
+            }
+            if !held.pinned { unpinned.append(need.label) }
+        }
+        if !problems.isEmpty { throw BundleMismatch(problems: problems) }
+        // A file or image still without a digest was asked for unpinned and the bundle does not hold it.
+    }
+
     /// The value of an `artifacts.X` input on `node`: a file's content-addressed path there, an image's
     /// upstream reference (nodes resolve upstream names through the internal registry), pinned by digest
     /// when the stack gives one.
@@ -175,5 +240,16 @@ public struct ArtifactNeeds: Sendable {
         return "artifact '\(id)': version \(version) (from \(source)) is not pinned by stack '\(id.stack)'; pinned: "
             + (pinned.isEmpty ? "none" : humanList(pinned, conjunction: "and"))
             + "; expected a pinned version, or `islet bundle create --allow-unpinned` to fetch it and record the digest it gets"
+    }
+}
+
+/// The bundle does not hold what this plan needs, or holds it differently.
+public struct BundleMismatch: Error, CustomStringConvertible, Equatable {
+    public var problems: [String]
+
+    public var description: String {
+        "the bundle does not match what these stacks and this inventory need:\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\nexpected a bundle made from them (islet bundle create -i INVENTORY)"
     }
 }

@@ -23,17 +23,21 @@ public struct Workspace: Sendable {
     /// - Parameter searchedStacks: the folders looked in for stacks, when `stacksDirectory` was guessed.
     /// - Parameter environment: where `{fromEnv: VARIABLE}` settings are read.
     /// - Parameter allowUnpinned: accept artifact versions the stacks do not pin (`bundle create`).
+    /// - Parameter bundle: the bundle's manifest (`--bundle`): artifacts take their digests from it, and
+    ///   anything it lacks is refused here, before any node is touched.
     public static func load(
         inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false,
         searchedStacks: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
-        allowUnpinned: Bool = false, extraArchitectures: [Architecture] = []
+        allowUnpinned: Bool = false, extraArchitectures: [Architecture] = [], bundle: BundleManifest? = nil
     ) throws -> Workspace {
         let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
         let inventory = try InventoryLoader(schema: catalog.schema, environment: environment).load(path: inventoryPath)
         try catalog.checkSharedDestinations(on: inventory)
         var graph = DesiredGraph(catalog: catalog, inventory: inventory)
+        // A bundle may hold versions made with --allow-unpinned: it records what they are.
         graph.artifacts = try ArtifactNeeds(
-            graph: graph, allowUnpinned: allowUnpinned, extraArchitectures: extraArchitectures)
+            graph: graph, allowUnpinned: allowUnpinned || bundle != nil, extraArchitectures: extraArchitectures)
+        if let bundle { try graph.artifacts.resolve(against: bundle) }
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
