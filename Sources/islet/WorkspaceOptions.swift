@@ -8,7 +8,11 @@ struct WorkspaceOptions: ParsableArguments {
     @Option(name: [.short, .customLong("inventory")], help: "The inventory file.")
     var inventory: String = "inventory.yaml"
 
-    @Option(help: "The folder of stacks (default: ./stacks, else stacks/ or ../stacks beside the inventory).")
+    @Option(
+        help: """
+            The folder of stacks (default: ./stacks, else stacks/ or ../stacks beside the inventory, else the \
+            stacks installed with islet in <its folder>/../share/islet/stacks).
+            """)
     var stacks: String?
 
     @Option(help: "The state file (default: .islet/state.json beside the inventory).")
@@ -24,18 +28,18 @@ struct WorkspaceOptions: ParsableArguments {
         help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
     var acceptNewHostKeys = false
 
-    var stacksDirectory: String {
-        if let stacks { return stacks }
-        let candidates = stacksFolderCandidates(inventoryPath: inventory)
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
+    /// Where the stacks are looked for; the bundle's stacks join here once `--bundle` exists.
+    var stacksSearch: StacksSearch {
+        StacksSearch(explicit: stacks, inventoryPath: inventory)
     }
 
     /// Loads and validates. Before connecting over SSH (`connecting`, without `--local`), a missing identity file is
     /// an error unless ssh-agent or a password can stand in; then it is a warning, as at validate.
     func loadWorkspace(connecting: Bool = true, rotateSecrets: Bool = false) throws -> Workspace {
+        let (stacksDirectory, searched) = stacksSearch.resolve()
         let workspace = try Workspace.load(
             inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets,
-            searchedStacks: stacks == nil ? stacksFolderCandidates(inventoryPath: inventory) : [])
+            searchedStacks: searched)
         var warnings = workspace.inventory.missingIdentityFiles.map(\.warning)
         if connecting && local == nil {
             warnings = try workspace.inventory.checkIdentityFilesForSSH(
