@@ -342,7 +342,7 @@ final class ForwardRelay {
 
         // Target → client.
         if !link.targetDone && link.toClient.hasSpace {
-            let n = try channelCall({ link.toClient.fill($0) }) { islet_channel_read(channel.raw, $0, $1) }
+            let n = try channelCall({ link.toClient.fill($0) }, { islet_channel_read(channel.raw, $0, $1) })
             if n > 0 {
                 progress = true
             } else if n == 0 || n == Int(LIBSSH2_ERROR_EAGAIN) {
@@ -384,7 +384,7 @@ final class ForwardRelay {
             }
         }
         if !link.toTarget.isEmpty {
-            let n = try channelCall({ link.toTarget.drain($0) }) { islet_channel_write(channel.raw, $0, $1) }
+            let n = try channelCall({ link.toTarget.drain($0) }, { islet_channel_write(channel.raw, $0, $1) })
             if n > 0 {
                 progress = true
             } else if n == Int(LIBSSH2_ERROR_CHANNEL_CLOSED) || n == Int(LIBSSH2_ERROR_CHANNEL_EOF_SENT)
