@@ -137,9 +137,7 @@ struct BundleCreateCommand: ParsableCommand {
             if partSize != nil && archive == nil { throw UsageError("--split needs --archive FILE.tar") }
             var mirrors = try mirrorsFile.map { try Mirrors(contentsOfFile: $0) } ?? Mirrors()
             for rule in mirror { try mirrors.add(rule, origin: "--mirror \(rule)") }
-            let searched = stacks == nil ? stacksFolderCandidates(inventoryPath: inventory) : []
-            let stacksDirectory =
-                stacks ?? searched.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
+            let (stacksDirectory, searched) = StacksSearch(explicit: stacks, inventoryPath: inventory).resolve()
             let workspace = try Workspace.load(
                 inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: nil, searchedStacks: searched,
                 allowUnpinned: allowUnpinned, extraArchitectures: architectures)
