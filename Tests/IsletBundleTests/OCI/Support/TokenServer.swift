@@ -25,7 +25,7 @@ final class TokenServer: @unchecked Sendable {
         ])
         try Self.script.write(toFile: "\(directory)/token-server.py", atomically: true, encoding: .utf8)
         let portFile = "\(directory)/port"
-        pid = try spawnProcess(
+        var process = try spawnProcess(
             [
                 "/usr/bin/python3", "\(directory)/token-server.py", "\(directory)/key.pem", certificate, issuer, user,
                 password, "\(directory)/requests.log", portFile,
@@ -33,22 +33,19 @@ final class TokenServer: @unchecked Sendable {
         for _ in 0..<250 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
                 self.port = port
+                pid = process
                 return
             }
             usleep(20_000)
         }
-        kill(pid, SIGTERM)
-        _ = waitForExit(pid)
+        terminate(&process)
         throw ToolFailed(command: ["token-server.py"], status: -1, output: "never wrote its port")
     }
 
     deinit { stop() }
 
     func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        _ = waitForExit(pid)
-        pid = 0
+        terminate(&pid)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -22,6 +22,14 @@ func toolOutput(_ arguments: [String], environment: [String: String]? = nil) thr
     return text
 }
 
+/// Ends a server the test started (SIGTERM, then reaps it); nothing when it is not running.
+func terminate(_ pid: inout pid_t) {
+    guard pid > 0 else { return }
+    kill(pid, SIGTERM)
+    _ = waitForExit(pid)
+    pid = 0
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -63,7 +71,12 @@ func skopeo(_ arguments: [String]) throws -> String {
     try toolOutput(["/usr/bin/skopeo", "--insecure-policy"] + arguments)
 }
 
-/// A registry client for servers on loopback: no proxy from the environment of whoever runs the tests.
-func loopbackClient(_ options: RegistryOptions) -> RegistryClient {
-    RegistryClient(http: HTTPClient(options: .loopback), options: options)
+/// A registry client for servers on loopback: no proxy from the environment of whoever runs the tests, and
+/// one quick retry (a registry's 500 is not worth seconds of backoff in a test).
+func loopbackClient(
+    _ options: RegistryOptions, retry: RetryPolicy = RetryPolicy(attempts: 2, initialDelay: 0.05, maxDelay: 0.1)
+) -> RegistryClient {
+    var options = options
+    options.retry = retry
+    return RegistryClient(http: HTTPClient(options: .loopback), options: options)
 }
