@@ -46,8 +46,16 @@ import Testing
         let reference = try work.reference("team/app:1.0")
         let before = try work.upstream.requests().count
 
-        let pulled = try work.client.pull(reference, platforms: [Self.arm64], into: work.layout)
+        let board = TransferBoard()
+        let shown = loopbackClient(RegistryOptions(plainHTTPHosts: [work.upstream.host], board: board))
+        let pulled = try shown.pull(reference, platforms: [Self.arm64], into: work.layout)
         #expect(pulled.platforms.map(\.description) == ["linux/arm64"])
+        // The board saw each blob streamed after the index: the arm64 manifest, its config, two layers.
+        let finished = board.frame().events.compactMap { event -> TransferBoard.Item? in
+            if case .finished(let item) = event { return item } else { return nil }
+        }
+        #expect(finished.count == 4)
+        #expect(finished.allSatisfy { $0.bytes == $0.total && $0.name.hasPrefix("team/app ") })
         #expect(pulled.upstreamDigest.description == built.root.digest)
         #expect(pulled.trimmed)
         #expect(pulled.mediaType == MediaType.ociIndex)

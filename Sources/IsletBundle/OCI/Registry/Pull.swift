@@ -176,15 +176,50 @@ extension RegistryClient {
         let writer = try layout.blobWriter(expecting: descriptor, source: url)
         defer { writer.discard() }
         let headers = kind == "manifests" ? [(name: "Accept", value: MediaType.manifestAccept)] : []
-        try options.retry.run { attempt in
-            if attempt > 1 { try writer.reset() }
-            let (response, errorBody) = try send(
-                "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
-                receive: { try writer.write($0) })
-            guard response.status == 200 else { throw Self.failure("GET", url, response, body: errorBody) }
+        let shown = BoardTransfer(options.board, location: location, blob: descriptor)
+        do {
+            try options.retry.run { attempt in
+                if attempt > 1 { try writer.reset() }
+                let (response, errorBody) = try send(
+                    "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
+                    receive: {
+                        try writer.write($0)
+                        shown.update(writer.count)
+                    })
+                guard response.status == 200 else { throw Self.failure("GET", url, response, body: errorBody) }
+            }
+            try writer.commit()
+        } catch {
+            shown.end(failed: true)
+            throw error
         }
-        try writer.commit()
+        shown.end(failed: false)
         counter.add(descriptor.size)
+    }
+}
+
+/// One blob transfer on the progress board, if there is one: named by repository and short digest.
+struct BoardTransfer {
+    let board: TransferBoard?
+    let id: Int
+    let total: Int64
+
+    init(_ board: TransferBoard?, location: RegistryClient.Location, blob: Descriptor) {
+        self.board = board
+        total = blob.size
+        id = board?.begin("\(location.repository) \(blob.digest.hex.prefix(12))", total: blob.size) ?? 0
+        board?.update(id, DownloadProgress(bytes: 0, total: total))
+    }
+
+    func update(_ bytes: Int64) { board?.update(id, DownloadProgress(bytes: bytes, total: total)) }
+
+    func end(failed: Bool) {
+        if failed {
+            board?.fail(id)
+        } else {
+            update(total)
+            board?.finish(id)
+        }
     }
 }
 

@@ -13,16 +13,19 @@ public struct RegistryOptions: Sendable {
     public var parallelTransfers: Int
     /// How requests that failed for a passing reason (5xx, 429, timeouts, cut connections) are retried.
     public var retry: RetryPolicy
+    /// Where blob transfers are shown as they run (the bundle's progress display), if anywhere.
+    public var board: TransferBoard?
 
     public init(
         credentials: RegistryCredentials = .none, plainHTTPHosts: Set<String> = [], mirrors: Mirrors = Mirrors(),
-        parallelTransfers: Int = 4, retry: RetryPolicy = RetryPolicy()
+        parallelTransfers: Int = 4, retry: RetryPolicy = RetryPolicy(), board: TransferBoard? = nil
     ) {
         self.credentials = credentials
         self.plainHTTPHosts = plainHTTPHosts
         self.mirrors = mirrors
         self.parallelTransfers = parallelTransfers
         self.retry = retry
+        self.board = board
     }
 }
 
