@@ -94,7 +94,7 @@ public final class ImageLayout: @unchecked Sendable {
     public func read(_ descriptor: Descriptor, limit: Int = 16 << 20) throws -> [UInt8] {
         let path = blobPath(descriptor.digest)
         guard descriptor.size <= Int64(limit) else {
-            throw OCIError.sizeMismatch(source: path, expected: Int64(limit), actual: descriptor.size)
+            throw OCIError.malformed(source: path, reason: "\(descriptor.size) bytes, more than \(limit) read whole")
         }
         let bytes = try readFile(path, limit: limit)
         guard Int64(bytes.count) == descriptor.size else {
