@@ -213,6 +213,27 @@ import Testing
         #expect(!work.layout.contains(try descriptor(manifest)))
     }
 
+    /// A layer cut off part-way is resumed where it stopped (a Range request) and still checked whole.
+    @Test func aBlobCutOffPartWayResumesWithARangeRequest() throws {
+        let work = try Workspace()
+        let built = try work.images.build(name: "app", platforms: ["linux/amd64"], style: .oci, noiseBytes: 1 << 20)
+        try work.images.seed("app", to: "\(work.upstream.host)/team/app:1.0")
+        let layer = built.layers["linux/amd64"]![1]
+        #expect(layer.size > 1 << 20)
+        let proxy = try CuttingProxy(upstreamPort: work.upstream.port, cutOn: layer.digest, after: 300_000)
+        defer { proxy.stop() }
+        let client = loopbackClient(RegistryOptions(plainHTTPHosts: [proxy.host]))
+        let reference = try ImageReference(parsing: "\(proxy.host)/team/app:1.0")
+        let pulled = try client.pull(reference, platforms: [Self.amd64], into: work.layout)
+        #expect(pulled.digest.description == built.root.digest)
+        #expect(work.layout.contains(try descriptor(layer)))
+        let gets = proxy.requests().filter { $0.hasPrefix("GET ") && $0.contains(layer.digest) }
+        #expect(gets.count == 2, "\(gets)")
+        let resumedFrom = gets.last?.split(separator: "=").last.flatMap { Int($0.dropLast()) } ?? 0
+        #expect(gets.last?.hasSuffix("range=bytes=\(resumedFrom)-") == true, "\(gets)")
+        #expect(resumedFrom > 0 && resumedFrom < 300_000)
+    }
+
     /// A registry that is not up yet is retried with backoff; without retries the pull fails at once.
     @Test func aRegistryThatIsNotUpYetIsRetried() throws {
         let work = try Workspace()

@@ -178,15 +178,34 @@ extension RegistryClient {
         let headers = kind == "manifests" ? [(name: "Accept", value: MediaType.manifestAccept)] : []
         let shown = BoardTransfer(options.board, location: location, blob: descriptor)
         do {
-            try options.retry.run { attempt in
-                if attempt > 1 { try writer.reset() }
-                let (response, errorBody) = try send(
-                    "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
-                    receive: {
-                        try writer.write($0)
-                        shown.update(writer.count)
-                    })
-                guard response.status == 200 else { throw Self.failure("GET", url, response, body: errorBody) }
+            try options.retry.run { _ in
+                // A blob cut off part-way is resumed with a Range request; the hash carries on where the bytes
+                // stopped. A registry that answers 200 instead sends it all again.
+                let offset = writer.count
+                do {
+                    let (response, errorBody) = try send(
+                        "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
+                        resumeFrom: kind == "blobs" && offset > 0 ? offset : nil,
+                        onSuccess: { head in
+                            if head.status == 206 {
+                                guard head.header("content-range")?.hasPrefix("bytes \(offset)-") == true else {
+                                    throw OCIError.malformed(
+                                        source: url, reason: "answered a range other than the one from byte \(offset)")
+                                }
+                            } else if writer.count > 0 {
+                                try writer.reset()
+                            }
+                        },
+                        receive: {
+                            try writer.write($0)
+                            shown.update(writer.count)
+                        })
+                    guard response.status == 200 || response.status == 206 else {
+                        throw Self.failure("GET", url, response, body: errorBody)
+                    }
+                } catch let error where writer.count > offset {
+                    throw RetryPolicy.Progressed(error)  // bytes arrived: the retry budget starts again
+                }
             }
             try writer.commit()
         } catch {
