@@ -18,21 +18,11 @@ final class CuttingProxy: @unchecked Sendable {
     init(upstreamPort: Int, cutOn: String, after: Int) throws {
         directory = try makeScratchDirectory("islet-proxy")
         try Self.script.write(toFile: "\(directory)/proxy.py", atomically: true, encoding: .utf8)
-        var process = try spawnProcess(
+        (pid, port) = try startServer(
             [
                 "/usr/bin/python3", "\(directory)/proxy.py", String(upstreamPort), cutOn, String(after),
                 "\(directory)/requests.log", "\(directory)/port",
-            ], stdoutPath: "\(directory)/proxy.log")
-        for _ in 0..<250 {
-            if let text = try? String(contentsOfFile: "\(directory)/port", encoding: .utf8), let port = Int(text) {
-                self.port = port
-                pid = process
-                return
-            }
-            usleep(20_000)
-        }
-        terminate(&process)
-        throw ToolFailed(command: ["proxy.py"], status: -1, output: "never wrote its port")
+            ], portFile: "\(directory)/port", log: "\(directory)/proxy.log")
     }
 
     deinit { stop() }

@@ -30,6 +30,20 @@ func terminate(_ pid: inout pid_t) {
     pid = 0
 }
 
+/// Starts a server (a Python script of the tests) that binds port 0 and writes the port it got to
+/// `portFile`; returns its pid and port once it has.
+func startServer(_ arguments: [String], portFile: String, log: String) throws -> (pid: pid_t, port: Int) {
+    var pid = try spawnProcess(arguments, stdoutPath: log)
+    for _ in 0..<250 {
+        if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
+            return (pid, port)
+        }
+        usleep(20_000)
+    }
+    terminate(&pid)
+    throw ToolFailed(command: arguments, status: -1, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
