@@ -80,7 +80,7 @@ import Testing
         let pid = try toolOutput(["/bin/sh", "-c", "echo $$"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let dead = "\(directory)/blobs/sha256/.partial-\(pid)-abcdef"
         let mine = "\(directory)/blobs/sha256/.partial-\(getpid())-abcdef"
-        for path in [dead, mine] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [dead, mine] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         _ = try ImageLayout.create(at: directory)
         #expect(!FileManager.default.fileExists(atPath: dead))
         #expect(FileManager.default.fileExists(atPath: mine))
