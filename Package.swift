@@ -58,7 +58,11 @@ let package = Package(
 
         // Tests
         .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
-        .target(name: "IsletTestSupport", path: "Tests/IsletTestSupport"),
+        .target(
+            name: "IsletTestSupport",
+            dependencies: ["IsletCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/IsletTestSupport"
+        ),
         .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH", "IsletTestSupport"]),
         .testTarget(
             name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"],

@@ -58,3 +58,12 @@ public func waitForExit(_ pid: pid_t) -> Int32 {
 public func exitCode(fromWaitStatus status: Int32) -> Int32 {
     status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
+
+/// Runs a program (absolute path) to completion and returns its exit status and output, stderr included.
+@discardableResult
+public func runProgram(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("islet-run-\(UUID())").path
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    let status = waitForExit(try spawnProcess(arguments, stdoutPath: outputPath))
+    return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+}

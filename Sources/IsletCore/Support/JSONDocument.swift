@@ -58,7 +58,7 @@ enum JSONDocument {
     private static func name(of type: Any.Type) -> String {
         switch type {
         case is String.Type: return "a string"
-        case is Int.Type: return "a whole number"
+        case is Int.Type, is Int64.Type: return "a whole number"
         case is Bool.Type: return "true or false"
         default:
             let text = "\(type)"
