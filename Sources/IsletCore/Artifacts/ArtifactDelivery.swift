@@ -32,6 +32,8 @@ actor ArtifactDelivery {
     private var uploads: [String: Task<String, Error>] = [:]
     /// Per digest: its publication into the store.
     private var published: [String: Task<Void, Error>] = [:]
+    /// Per image reference: its push into the store.
+    private var pushed: [String: Task<Void, Error>] = [:]
 
     init(source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>]) {
         self.source = source
@@ -77,6 +79,43 @@ actor ArtifactDelivery {
             }
         }
         return routes
+    }
+
+    /// Pushes each image `step` reads into the store, once per apply, through a port forward to the store
+    /// node (its registry need not be reachable from the operator's machine).
+    func pushImages(_ references: [String], step: StepID) async throws {
+        guard !references.isEmpty else { return }
+        guard let store = graph.artifactStoreNode, !graph.catalog.runsBeforeStore(step) else {
+            throw ArtifactDeliveryError.noStore(step: step.description)
+        }
+        for reference in references { try await push(reference, store: store) }
+    }
+
+    private func push(_ reference: String, store: DesiredGraph.ArtifactStoreNode) async throws {
+        if let running = pushed[reference] { return try await running.value }
+        let source = self.source
+        let connections = self.connections
+        let task = Task { () throws in
+            guard let source else {
+                throw ArtifactDeliveryError.noBundle(label: "image \(reference)", node: store.node.name)
+            }
+            let session: any NodeSession
+            switch await connections.session(for: store.node.connection) {
+            case .success(let open): session = open
+            case .failure(let failure): throw ArtifactDeliveryError.store(node: store.node.name, reason: "\(failure)")
+            }
+            let forward = try await session.forward(toHost: store.host, port: store.port)
+            defer { Task { await forward.close() } }
+            do {
+                _ = try source.pushImage(reference: reference, to: forward.address)
+            } catch {
+                let through = forward.failures.last.map { " (\($0))" } ?? ""
+                throw ArtifactDeliveryError.store(
+                    node: store.node.name, reason: "could not push image \(reference): \(error)\(through)")
+            }
+        }
+        pushed[reference] = task
+        try await task.value
     }
 
     private func holdings(of node: String, session: any NodeSession) async throws -> Set<String> {
@@ -177,6 +216,8 @@ enum ArtifactDeliveryError: Error, CustomStringConvertible {
     case notInBundle(label: String, sha256: String)
     case probe(status: String)
     case store(node: String, reason: String)
+    case noImages(reference: String)
+    case noStore(step: String)
 
     var description: String {
         switch self {
@@ -189,6 +230,11 @@ enum ArtifactDeliveryError: Error, CustomStringConvertible {
             return "could not ask the node which artifacts it holds (\(status))"
         case .store(let node, let reason):
             return "the artifact store on \(node): \(reason)"
+        case .noImages(let reference):
+            return "image \(reference): this artifact source holds no images; expected --bundle DIR|FILE.tar"
+        case .noStore(let step):
+            return
+                "step \(step) reads images, but no stack declares an artifactStore to push them to (or the store needs this step first); expected an artifactStore: in the stack that runs the registry"
         }
     }
 }
