@@ -4,6 +4,8 @@ import Foundation
 public struct ApplyResult: Sendable {
     public var results: [(change: PlannedChange, outcome: StepOutcome)]
     public var logDirectory: String
+    /// What artifact delivery moved (empty when no step read artifacts).
+    public var artifacts = ArtifactTraffic()
 
     public var failures: [(change: PlannedChange, outcome: StepOutcome)] {
         results.filter { if case .failed = $0.outcome { return true } else { return false } }
@@ -84,7 +86,8 @@ public struct Applier: Sendable {
             ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log,
             delivery: ArtifactDelivery(
                 source: artifacts, graph: workspace.graph, connections: connections,
-                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph)))
+                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph),
+                note: { text in logger.info("\(text)") }))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
         let removalOutcomes = await run(removals, context: context, observer: observer, canJoin: { _, _ in true })
@@ -101,7 +104,8 @@ public struct Applier: Sendable {
             logger.error(
                 "could not write the whole state; its journal keeps every change", metadata: ["error": "\(error)"])
         }
-        return ApplyResult(results: results, logDirectory: log.directory)
+        return ApplyResult(
+            results: results, logDirectory: log.directory, artifacts: await context.delivery.traffic)
     }
 
     private func run(

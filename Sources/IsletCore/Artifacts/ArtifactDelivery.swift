@@ -34,8 +34,16 @@ actor ArtifactDelivery {
     private var published: [String: Task<Void, Error>] = [:]
     /// Per image reference: its push into the store.
     private var pushed: [String: Task<Void, Error>] = [:]
+    /// What crossed the operator's link, for the apply's summary.
+    private(set) var traffic = ArtifactTraffic()
+    /// Told one line per transfer, for the run log.
+    private let note: @Sendable (String) -> Void
 
-    init(source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>]) {
+    init(
+        source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>],
+        note: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.note = note
         self.source = source
         self.graph = graph
         self.connections = connections
@@ -71,9 +79,15 @@ actor ArtifactDelivery {
         for file in files where routes[file.sha256] == nil {
             if held.contains(file.sha256) {
                 routes[file.sha256] = .inPlace
-            } else if let store, store.node.name != node {
+            } else if let store {
+                // Publishing puts the file in place on the store node first: that node needs no fetch.
                 try await publish(file, store: store)
-                routes[file.sha256] = .store(store.url)
+                if store.node.name == node {
+                    routes[file.sha256] = .inPlace
+                } else {
+                    routes[file.sha256] = .store(store.url)
+                    traffic.storeFetches += 1
+                }
             } else {
                 routes[file.sha256] = .staged(try await upload(file, to: node, session: session))
             }
@@ -107,7 +121,8 @@ actor ArtifactDelivery {
             let forward = try await session.forward(toHost: store.host, port: store.port)
             defer { Task { await forward.close() } }
             do {
-                _ = try source.pushImage(reference: reference, to: forward.address)
+                let line = try source.pushImage(reference: reference, to: forward.address)
+                self.note("image pushed to the store on \(store.node.name): \(line)")
             } catch {
                 let through = forward.failures.last.map { " (\($0))" } ?? ""
                 throw ArtifactDeliveryError.store(
@@ -116,6 +131,7 @@ actor ArtifactDelivery {
         }
         pushed[reference] = task
         try await task.value
+        traffic.imagesPushed += 1
     }
 
     private func holdings(of node: String, session: any NodeSession) async throws -> Set<String> {
@@ -132,15 +148,20 @@ actor ArtifactDelivery {
         let key = node + " " + file.sha256
         if let running = uploads[key] { return try await running.value }
         let source = self.source
-        let task = Task { () throws -> String in
+        let task = Task { () throws -> (path: String, sent: Int64) in
             guard let source else { throw ArtifactDeliveryError.noBundle(label: file.label, node: node) }
             guard let local = try source.localFile(sha256: file.sha256) else {
                 throw ArtifactDeliveryError.notInBundle(label: file.label, sha256: file.sha256)
             }
-            return try await session.upload(file: local, as: "artifact.\(file.sha256)")
+            let result = try await session.upload(Upload(.file(local), to: .staging("artifact.\(file.sha256)")))
+            return (result.path, result.sentBytes)
         }
-        uploads[key] = task
-        return try await task.value
+        uploads[key] = Task { try await task.value.path }
+        let (path, sent) = try await task.value
+        traffic.filesSent += 1
+        traffic.bytesSent += sent
+        note("artifact \(file.label) sent to \(node): \(sent) bytes")
+        return path
     }
 
     /// Puts the file on the store node (unless it holds it) and has that node push it into the store.
@@ -208,6 +229,25 @@ actor ArtifactDelivery {
         case $l in *\\?*) l="$l&digest=sha256:\(h)" ;; *) l="$l?digest=sha256:\(h)" ;; esac
         curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$f" "$l"
         """
+    }
+}
+
+/// What one apply's artifact delivery moved, for its summary.
+public struct ArtifactTraffic: Sendable, Equatable {
+    /// Files uploaded from the operator's machine, and their bytes.
+    public var filesSent = 0
+    public var bytesSent: Int64 = 0
+    /// Files nodes fetched from the artifact store over the LAN.
+    public var storeFetches = 0
+    public var imagesPushed = 0
+
+    public var isEmpty: Bool { filesSent == 0 && storeFetches == 0 && imagesPushed == 0 }
+
+    /// `Artifacts: 1 file sent (64.0 MiB), 3 fetched from the store, 2 images pushed.`
+    public var summary: String {
+        let mib = String(format: "%.1f", Double(bytesSent) / 1_048_576)
+        return "Artifacts: \(filesSent) file(s) sent from here (\(mib) MiB), \(storeFetches) fetched by nodes from the store, "
+            + "\(imagesPushed) image(s) pushed to the store."
     }
 }
 

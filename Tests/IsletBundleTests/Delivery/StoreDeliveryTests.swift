@@ -132,6 +132,9 @@ import Testing
             #expect(placed.map { Array($0) } == Site.tool, "\(node)")
         }
         #expect(source.filesTaken == [digest], "only the store node gets the file from the operator")
+        #expect(
+            result.artifacts
+                == ArtifactTraffic(filesSent: 1, bytesSent: Int64(Site.tool.count), storeFetches: 2, imagesPushed: 1))
         let fetches = try site.store.requests().filter {
             $0.method == "GET" && $0.path == "/v2/islet/files/blobs/sha256:\(digest)"
         }
