@@ -34,7 +34,7 @@ import Testing
             try Testbed.exec(
                 1,
                 """
-                mkdir -p /srv/www && head -c 8388608 /dev/urandom > /srv/www/large && echo small > /srv/www/small
+                mkdir -p /srv/www && head -c 4194304 /dev/urandom > /srv/www/large && echo small > /srv/www/small
                 cat > /srv/server.py <<'EOF'
                 \(Self.server)
                 EOF
@@ -77,7 +77,7 @@ import Testing
                 ) { output.append($0.bytes) }
             }
             let port = forward.port
-            let payload = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
             let payloadDigest = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
             let answers = try await withThrowingTaskGroup(of: String.self) { group in
                 for number in 0..<48 {
@@ -85,14 +85,13 @@ import Testing
                         switch number % 3 {
                         case 0:
                             let reply = try await HTTPExchange.perform(port: port, "GET /large")
-                            return "\(reply.status) "
-                                + SHA256.hash(data: reply.body).map { String(format: "%02x", $0) }.joined()
+                            return "\(reply.status) \(reply.digest)"
                         case 1:
                             let reply = try await HTTPExchange.perform(port: port, "GET /small")
-                            return "\(reply.status) " + String(decoding: reply.body, as: UTF8.self)
+                            return "\(reply.status) \(reply.text)"
                         default:
                             let reply = try await HTTPExchange.perform(port: port, "PUT /upload", body: payload)
-                            return "\(reply.status) " + String(decoding: reply.body, as: UTF8.self)
+                            return "\(reply.status) \(reply.text)"
                         }
                     }
                 }
@@ -157,7 +156,8 @@ import Testing
     }
 }
 
-/// One HTTP/1.0 exchange over a plain socket to 127.0.0.1: the server closes after its reply.
+/// One HTTP/1.0 exchange over a plain socket to 127.0.0.1: the server closes after its reply. The body is
+/// hashed as it arrives, never held whole: the suites share one process, and SFTPTests measures its memory.
 enum HTTPExchange {
     enum Failure: Error, Equatable {
         case connect(Int32)
@@ -167,7 +167,10 @@ enum HTTPExchange {
 
     struct Reply {
         var status: Int
-        var body: [UInt8]
+        /// sha256 of the body, hex.
+        var digest: String
+        /// The body's first bytes, as text.
+        var text: String
     }
 
     static func perform(port: Int, _ requestLine: String, body: [UInt8] = []) async throws -> Reply {
@@ -188,29 +191,48 @@ enum HTTPExchange {
             }
         }
         guard connected == 0 else { throw Failure.connect(errno) }
-        var request = Array("\(requestLine) HTTP/1.0\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        var sent = 0
-        while sent < request.count {
-            let n = request.withUnsafeMutableBytes {
-                send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
-            }
-            guard n > 0 else { throw Failure.io(errno) }
-            sent += n
-        }
-        request = []
-        var response: [UInt8] = []
+        try sendAll(fd, Array("\(requestLine) HTTP/1.0\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
+        try sendAll(fd, body)
+        var head: [UInt8] = []
+        var hasher = SHA256()
+        var text: [UInt8] = []
+        var inBody = false
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n == 0 { break }
             guard n > 0 else { throw Failure.io(errno) }
-            response += buffer[0..<n]
+            var chunk = buffer[0..<n]
+            if !inBody {
+                head += chunk
+                guard let end = headerEnd(head) else { continue }
+                chunk = head[(end + 4)...]
+                head = Array(head[0..<end])
+                inBody = true
+            }
+            hasher.update(data: Array(chunk))
+            if text.count < 256 { text += chunk.prefix(256 - text.count) }
         }
-        let separator = Array("\r\n\r\n".utf8)
-        guard let end = (0..<max(0, response.count - 3)).first(where: { Array(response[$0..<$0 + 4]) == separator }),
-            let statusLine = String(decoding: response[0..<end], as: UTF8.self).split(separator: "\r\n").first,
+        guard inBody, let statusLine = String(decoding: head, as: UTF8.self).split(separator: "\r\n").first,
             let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else { throw Failure.malformed }
-        return Reply(status: status, body: Array(response[(end + 4)...]))
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Reply(status: status, digest: digest, text: String(decoding: text, as: UTF8.self))
+    }
+
+    private static func headerEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        return (0...(bytes.count - 4)).first {
+            bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+        }
+    }
+
+    private static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure.io(errno) }
+            sent += n
+        }
     }
 }

@@ -5,7 +5,8 @@ import Testing
 
 @testable import IsletSSH
 
-/// Uploads with an expected digest, resume and progress, over SFTP to a throwaway sshd.
+/// Uploads with an expected digest, resume and progress, over SFTP to a throwaway sshd. Sources stay a
+/// few MiB: the suites share one process, and SFTPTests measures its resident memory.
 @Suite struct UploadTests {
     static func digest(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -55,18 +56,18 @@ import Testing
         let fixture = try await Fixture.start()
         let connection = try await fixture.connect()
         let local = fixture.scratch + "/source"
-        let bytes = Self.pattern(12 << 20)
+        let bytes = Self.pattern(6 << 20)
         try Data(bytes).write(to: URL(fileURLWithPath: local))
         let path = fixture.scratch + "/artifact"
         let upload = Upload(.file(local), to: .path(path), expectedSHA256: Self.digest(bytes), resume: true)
 
-        try Data(bytes[0..<(5 << 20)]).write(to: URL(fileURLWithPath: path + ".partial"))
-        #expect(try await connection.upload(upload, to: path) == .resumed(from: 5 << 20, sent: 7 << 20))
+        try Data(bytes[0..<(2 << 20)]).write(to: URL(fileURLWithPath: path + ".partial"))
+        #expect(try await connection.upload(upload, to: path) == .resumed(from: 2 << 20, sent: 4 << 20))
         #expect(FileManager.default.contents(atPath: path) == Data(bytes))
 
         try FileManager.default.removeItem(atPath: path)
-        try Data(Self.pattern(5 << 20, seed: 9)).write(to: URL(fileURLWithPath: path + ".partial"))
-        #expect(try await connection.upload(upload, to: path) == .uploaded(sent: 12 << 20))
+        try Data(Self.pattern(2 << 20, seed: 9)).write(to: URL(fileURLWithPath: path + ".partial"))
+        #expect(try await connection.upload(upload, to: path) == .uploaded(sent: 6 << 20))
         #expect(FileManager.default.contents(atPath: path) == Data(bytes))
         #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
         await connection.close()
@@ -110,12 +111,12 @@ import Testing
         let connection = try await fixture.connect()
         let path = fixture.scratch + "/artifact"
         let seen = ProgressLog()
-        let upload = Upload(.bytes(Self.pattern(10 << 20)), to: .path(path)) { seen.append($0) }
-        #expect(try await connection.upload(upload, to: path) == .uploaded(sent: 10 << 20))
+        let upload = Upload(.bytes(Self.pattern(3 << 20)), to: .path(path)) { seen.append($0) }
+        #expect(try await connection.upload(upload, to: path) == .uploaded(sent: 3 << 20))
         let progress = seen.entries
         #expect(progress.count >= 2)
         #expect(progress.map(\.completed) == progress.map(\.completed).sorted())
-        #expect(progress.last == UploadProgress(completed: 10 << 20, total: 10 << 20))
+        #expect(progress.last == UploadProgress(completed: 3 << 20, total: 3 << 20))
         await connection.close()
     }
 

@@ -47,11 +47,9 @@ public struct Upload: Sendable {
         self.progress = progress
     }
 
-    /// Whether the node must be asked about the destination and its `.partial` before sending.
+    /// Whether the node must be asked about the destination and its `.partial` before sending; the bytes
+    /// sent are then hashed too (to check them, or to compare a partial's prefix).
     public var needsProbe: Bool { expectedSHA256 != nil || resume }
-
-    /// Whether the bytes sent must be hashed.
-    public var hashesSource: Bool { needsProbe }
 }
 
 /// How far an upload is: `completed` of `total` bytes are in the destination's `.partial` (a resumed
