@@ -154,7 +154,7 @@ actor ArtifactDelivery {
                 throw ArtifactDeliveryError.notInBundle(label: file.label, sha256: file.sha256)
             }
             let result = try await session.upload(Upload(.file(local), to: .staging("artifact.\(file.sha256)")))
-            return (result.path, result.sentBytes)
+            return (result.path, result.bytesSent)
         }
         uploads[key] = Task { try await task.value.path }
         let (path, sent) = try await task.value

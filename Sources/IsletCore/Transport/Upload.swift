@@ -79,14 +79,6 @@ public struct UploadResult: Sendable, Equatable {
     public var path: String
     public var outcome: Outcome
 
-    /// Bytes that crossed the connection for it.
-    public var sentBytes: Int64 {
-        switch outcome {
-        case .alreadyPresent: return 0
-        case .uploaded(let sent), .resumed(_, let sent): return sent
-        }
-    }
-
     public init(path: String, outcome: Outcome) {
         self.path = path
         self.outcome = outcome
