@@ -142,16 +142,16 @@ struct BundleCreateCommand: ParsableCommand {
                 inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: nil, searchedStacks: searched,
                 allowUnpinned: allowUnpinned, extraArchitectures: architectures)
             let http = HTTPOptions(caCertificatePath: cacert, userAgent: "islet/\(Islet.version)")
+            let display = DownloadProgressDisplay(fileDescriptor: STDERR_FILENO)
             let registry = RegistryOptions(
                 credentials: try RegistryCredentials.fromEnvironment(), plainHTTPHosts: Set(plainHTTP),
-                mirrors: mirrors, parallelTransfers: parallel)
+                mirrors: mirrors, parallelTransfers: parallel, board: display.board)
             let request = BundleRequest(
                 workspace: workspace, inventoryPath: inventory, output: output, replacements: replacements,
                 mirrors: mirrors, http: http, registry: registry,
                 isletBinary: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                     ?? CommandLine.arguments[0],
                 isletVersion: Islet.version, parallel: parallel)
-            let display = DownloadProgressDisplay(fileDescriptor: STDERR_FILENO)
             let manifest: BundleManifest
             do {
                 defer { display.close() }
