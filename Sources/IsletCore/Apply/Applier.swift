@@ -127,10 +127,18 @@ public struct Applier: Sendable {
             jobOf[StepInstance(step: job.change.step, node: job.change.node)] = index
         }
         let lookup = jobOf
+        let store = graph.catalog.artifactStore?.step
         return { candidate, batch in
             let change = jobs[candidate].change
             let reader = StepInstance(step: change.step, node: change.node)
-            let sources = graph.catalog.step(change.step)?.outputSources ?? []
+            let step = graph.catalog.step(change.step)
+            // Artifacts come from the store once it answers, which is only after its step's round trip.
+            if let store, step?.readsArtifacts == true, !graph.catalog.runsBeforeStore(change.step),
+                batch.contains(where: { jobs[$0].change.step == store })
+            {
+                return false
+            }
+            let sources = step?.outputSources ?? []
             return sources.allSatisfy { source in
                 guard let producer = graph.producer(of: source, for: reader), let job = lookup[producer] else {
                     return true

@@ -130,7 +130,12 @@ actor ArtifactDelivery {
             }
         }
         pushed[reference] = task
-        try await task.value
+        do {
+            try await task.value
+        } catch {
+            pushed[reference] = nil
+            throw error
+        }
         traffic.imagesPushed += 1
     }
 
@@ -189,7 +194,12 @@ actor ArtifactDelivery {
             }
         }
         published[file.sha256] = task
-        try await task.value
+        do {
+            try await task.value
+        } catch {
+            published[file.sha256] = nil  // a later step may find the store up: it tries again
+            throw error
+        }
     }
 
     /// One short script: which of these digests the node holds at their paths.
@@ -246,7 +256,8 @@ public struct ArtifactTraffic: Sendable, Equatable {
     /// `Artifacts: 1 file sent (64.0 MiB), 3 fetched from the store, 2 images pushed.`
     public var summary: String {
         let mib = String(format: "%.1f", Double(bytesSent) / 1_048_576)
-        return "Artifacts: \(filesSent) file(s) sent from here (\(mib) MiB), \(storeFetches) fetched by nodes from the store, "
+        return
+            "Artifacts: \(filesSent) file(s) sent from here (\(mib) MiB), \(storeFetches) fetched by nodes from the store, "
             + "\(imagesPushed) image(s) pushed to the store."
     }
 }
