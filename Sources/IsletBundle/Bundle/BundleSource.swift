@@ -85,7 +85,7 @@ public final class BundleSource: Sendable {
         return data.prefix(count)
     }
 
-    /// Streams `member` through sha256 in large blocks.
+    /// Streams `member` through sha256, `FileDigest.readBlock` at a time.
     /// - Returns: the hex digest and the number of bytes read (less than `size` when truncated).
     public func sha256(of member: BundleMember) throws -> (digest: String, size: Int64) {
         if let folder {
@@ -96,7 +96,7 @@ public final class BundleSource: Sendable {
             }
         }
         var stream = SHA256Stream()
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBlock, alignment: 64)
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: FileDigest.readBlock, alignment: 64)
         defer { block.deallocate() }
         var position = member.offset
         let end = member.offset + member.available
@@ -110,9 +110,6 @@ public final class BundleSource: Sendable {
         }
         return (stream.hexDigest(), stream.count)
     }
-
-    /// 1 MiB: large enough that sha256, not system calls, is the cost; small enough to stay in L2 cache.
-    static let readBlock = 1 << 20
 
     /// Every entry under `root`, by path relative to it, without following symbolic links.
     private static func walk(_ root: String) throws -> [String: BundleMember] {
