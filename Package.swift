@@ -64,7 +64,9 @@ let package = Package(
             path: "Tests/IsletTestSupport"
         ),
         .testTarget(name: "IsletSSHTests", dependencies: ["IsletSSH", "IsletTestSupport"]),
-        .testTarget(name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"]),
+        .testTarget(
+            name: "IsletBundleTests", dependencies: ["IsletBundle", "IsletTestSupport"],
+            exclude: ["Support/http_server.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["IsletCore", "IsletTestSupport"], exclude: ["Fixtures"]),
     ]
 )

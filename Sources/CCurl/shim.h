@@ -8,11 +8,21 @@
  * fix the type of the one argument each option takes.
  */
 
+/* CURL_GLOBAL_ALL is a macro expression Swift does not import. */
+static inline CURLcode islet_curl_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
+
+/* What a read callback returns to abort an upload (a macro Swift does not import as a size_t). */
+static inline size_t islet_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+
 static inline CURLcode islet_curl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }
 
 static inline CURLcode islet_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode islet_curl_setopt_string(CURL *handle, CURLoption option, const char *value) {
     return curl_easy_setopt(handle, option, value);
 }
 

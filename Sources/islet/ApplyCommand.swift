@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import IsletBundle
 import IsletCore
 
 struct ApplyCommand: AsyncParsableCommand {
@@ -26,9 +27,12 @@ struct ApplyCommand: AsyncParsableCommand {
         let lock: StateLock
         let connections: Connections
         let plan: Plan
+        let bundle: OpenedBundle?
         do {
             _ = try Selection.parallel(selection.parallel)
-            workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets)
+            bundle = try options.openBundle()
+            workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets, bundle: bundle)
+            if let bundle { say(bundle.summary(needs: workspace.graph.artifacts)) }
             if let notice = workspace.rotationNotice { say(notice) }
             lock = try StateLock.acquire(workspace.store, command: CommandLine.arguments.joined(separator: " "))
             connections = Connections(transport: options.transport(workspace))
@@ -61,8 +65,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
             say("")
-            result = await Applier(workspace: workspace, parallel: selection.parallel, interruption: interruption)
-                .apply(plan, connections: connections, log: log, observer: progress.observer)
+            result = await Applier(
+                workspace: workspace, parallel: selection.parallel, interruption: interruption, artifacts: bundle
+            )
+            .apply(plan, connections: connections, log: log, observer: progress.observer)
             progress.finish()
             say("")
             say(ApplyProgress.summary(result, plan: plan, style: style))

@@ -21,8 +21,11 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let plan: Plan
+        var bundleSummary: String?
         do {
-            let workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets)
+            let bundle = try options.openBundle()
+            let workspace = try options.loadWorkspace(rotateSecrets: selection.rotateSecrets, bundle: bundle)
+            bundleSummary = bundle?.summary(needs: workspace.graph.artifacts)
             if let notice = workspace.rotationNotice { say(notice) }
             let connections = Connections(transport: options.transport(workspace))
             plan = try await selection.makePlan(workspace, connections: connections)
@@ -34,6 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
         if json {
             say(String(decoding: try SavedPlan.encode(plan), as: UTF8.self))
         } else {
+            if let bundleSummary { say(bundleSummary) }
             say(PlanRenderer(style: .detect()).render(plan))
             if let out { say("Saved the plan to \(out). Apply it exactly with: islet apply \(out)") }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IsletBundle
 import IsletCore
 import IsletSSH
 
@@ -20,6 +21,12 @@ struct WorkspaceOptions: ParsableArguments {
             valueName: "DIR"))
     var local: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The offline bundle (folder, tar, or split parts) that artifacts come from; its stacks are used unless --stacks is given.",
+            valueName: "DIR|FILE"))
+    var bundle: String?
+
     @Flag(
         help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
     var acceptNewHostKeys = false
@@ -32,10 +39,25 @@ struct WorkspaceOptions: ParsableArguments {
 
     /// Loads and validates. Before connecting over SSH (`connecting`, without `--local`), a missing identity file is
     /// an error unless ssh-agent or a password can stand in; then it is a warning, as at validate.
-    func loadWorkspace(connecting: Bool = true, rotateSecrets: Bool = false) throws -> Workspace {
+    /// - Parameter bundle: opened with `openBundle()`: its stacks stand in for a missing `--stacks`, and its
+    ///   manifest must hold every artifact the plan needs.
+    func loadWorkspace(connecting: Bool = true, rotateSecrets: Bool = false, bundle: OpenedBundle? = nil) throws
+        -> Workspace
+    {
+        var stacksFolder = stacksDirectory
+        if let bundle {
+            if stacks == nil {
+                stacksFolder = try bundle.stacksFolder()
+            } else if try StacksTreeDigest.digest(ofFolderAt: stacksFolder) != bundle.manifest.stacks.sha256 {
+                throw UsageError(
+                    "--stacks \(stacksFolder) differs from the stacks the bundle \(bundle.source.location) was made for; expected the bundle's own stacks (leave out --stacks) or a bundle made from these (islet bundle create)"
+                )
+            }
+        }
         let workspace = try Workspace.load(
-            inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets,
-            searchedStacks: stacks == nil ? stacksFolderCandidates(inventoryPath: inventory) : [])
+            inventoryPath: inventory, stacksDirectory: stacksFolder, statePath: state, rotateSecrets: rotateSecrets,
+            searchedStacks: stacks == nil && bundle == nil ? stacksFolderCandidates(inventoryPath: inventory) : [],
+            bundle: bundle?.manifest)
         var warnings = workspace.inventory.missingIdentityFiles.map(\.warning)
         if connecting && local == nil {
             warnings = try workspace.inventory.checkIdentityFilesForSSH(
@@ -43,6 +65,11 @@ struct WorkspaceOptions: ParsableArguments {
         }
         for warning in warnings { warn(warning.description) }
         return workspace
+    }
+
+    /// The bundle `--bundle` names, or nil without one.
+    func openBundle() throws -> OpenedBundle? {
+        try bundle.map { try OpenedBundle(opening: $0) }
     }
 
     /// SSH as the inventory says, or local folders with `--local`.

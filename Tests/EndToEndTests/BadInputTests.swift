@@ -100,7 +100,7 @@ import Testing
         "two-registry-nodes":
             #"22:21: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
         "unknown-cluster-key":
-            #"8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet (did you mean 'podSubnet'?)"#,
+            #"8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet, arch (did you mean 'podSubnet'?)"#,
         "unknown-node-key":
             #"20:5: missing required field 'address' in 'nodes item'; expected the node's IP address or host name"#,
         "unknown-role":

@@ -96,6 +96,27 @@ public final class BundleSource: Sendable {
             }
         }
         var stream = SHA256Stream()
+        try forEachBlock(of: member) { stream.update($0) }
+        return (stream.hexDigest(), stream.count)
+    }
+
+    /// Copies a member's bytes to `path` in large blocks (never whole in memory).
+    public func copy(_ member: BundleMember, to path: String) throws {
+        if let folder {
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: folder + "/" + member.path, toPath: path)
+            return
+        }
+        guard FileManager.default.createFile(atPath: path + ".partial", contents: nil),
+            let output = FileHandle(forWritingAtPath: path + ".partial")
+        else { throw BundleSourceError.unreadable(path: path, errno: errno) }
+        defer { try? output.close() }
+        try forEachBlock(of: member) { try output.write(contentsOf: Data($0)) }
+        guard rename(path + ".partial", path) == 0 else { throw BundleSourceError.unreadable(path: path, errno: errno) }
+    }
+
+    /// Reads an archive member in `FileDigest.readBlock` pieces (less than its size when the archive is truncated).
+    private func forEachBlock(of member: BundleMember, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: FileDigest.readBlock, alignment: 64)
         defer { block.deallocate() }
         var position = member.offset
@@ -105,10 +126,9 @@ public final class BundleSource: Sendable {
                 rebasing: block[0..<Int(min(Int64(block.count), end - position))])
             let count = try archive!.read(at: position, into: wanted)
             if count == 0 { break }
-            stream.update(UnsafeRawBufferPointer(rebasing: block[0..<count]))
+            try body(UnsafeRawBufferPointer(rebasing: block[0..<count]))
             position += Int64(count)
         }
-        return (stream.hexDigest(), stream.count)
     }
 
     /// Every entry under `root`, by path relative to it, without following symbolic links.

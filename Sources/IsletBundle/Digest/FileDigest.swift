@@ -17,6 +17,22 @@ public struct SHA256Stream {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    /// Adds everything from `descriptor`'s position to its end, read in `FileDigest.readBlock`s; `path` names it
+    /// in errors.
+    public mutating func update(readingFrom descriptor: Int32, path: String) throws {
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: FileDigest.readBlock, alignment: 64)
+        defer { block.deallocate() }
+        while true {
+            let count = read(descriptor, block.baseAddress, block.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileDigestError.unreadable(path: path, errno: errno)
+            }
+            if count == 0 { return }
+            update(UnsafeRawBufferPointer(rebasing: block[0..<count]))
+        }
+    }
+
     /// The lowercase hex digest of everything seen so far.
     public func hexDigest() -> String {
         hasher.finalize().map { String(format: "%02x", $0) }.joined()
@@ -35,17 +51,7 @@ public enum FileDigest {
         guard descriptor >= 0 else { throw FileDigestError.unreadable(path: path, errno: errno) }
         defer { close(descriptor) }
         var stream = SHA256Stream()
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: readBlock, alignment: 64)
-        defer { block.deallocate() }
-        while true {
-            let count = read(descriptor, block.baseAddress, block.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileDigestError.unreadable(path: path, errno: errno)
-            }
-            if count == 0 { break }
-            stream.update(UnsafeRawBufferPointer(rebasing: block[0..<count]))
-        }
+        try stream.update(readingFrom: descriptor, path: path)
         return (stream.hexDigest(), stream.count)
     }
 }

@@ -17,11 +17,18 @@ public struct Applier: Sendable {
     public var workspace: Workspace
     public var parallel: Int
     public var interruption: Interruption
+    /// Where file artifacts come from (the bundle); nil when none was given: only nodes that already hold
+    /// what their steps read can go on.
+    public var artifacts: (any ArtifactSource)?
 
-    public init(workspace: Workspace, parallel: Int = 10, interruption: Interruption = Interruption()) {
+    public init(
+        workspace: Workspace, parallel: Int = 10, interruption: Interruption = Interruption(),
+        artifacts: (any ArtifactSource)? = nil
+    ) {
         self.workspace = workspace
         self.parallel = max(1, parallel)
         self.interruption = interruption
+        self.artifacts = artifacts
     }
 
     /// Refuses a saved plan made from another state or other inputs, saying what changed.
@@ -74,7 +81,10 @@ public struct Applier: Sendable {
             })
         let context = ApplyContext(
             workspace: workspace, graph: workspace.graph, facts: plan.facts,
-            ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log)
+            ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log,
+            delivery: ArtifactDelivery(
+                source: artifacts, graph: workspace.graph, connections: connections,
+                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph)))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
         let removalOutcomes = await run(removals, context: context, observer: observer, canJoin: { _, _ in true })

@@ -17,6 +17,7 @@ struct ApplyContext: Sendable {
     let ledger: Ledger
     let connections: Connections
     let log: RunLog
+    let delivery: ArtifactDelivery
 
     /// The connection of a node in the inventory, or recorded in state for one removed from it.
     func address(of node: String) -> NodeAddress? {
@@ -50,6 +51,8 @@ struct StepLife: Sendable {
     private let resolved: ResolvedStep?
     private let environment: [(name: String, value: String)]
     private let staged: [String?]
+    /// File artifacts the step reads: their digest, and the uploaded copy when the node lacked them.
+    private var artifacts: [(sha256: String, route: ArtifactDelivery.Route)] = []
     private let recordedOutputs: [String: String]
     private let connection: NodeAddress?
     private let executor: String
@@ -105,10 +108,17 @@ struct StepLife: Sendable {
             let settles = change.action == .update && change.fingerprint == nil && recorded?.fingerprint == fingerprint
             let mode: Mode = change.action == .adopt ? .verify : settles ? .settle : .apply
             let staged = mode == .verify ? [] : try await upload(resolved, change: change, session: session)
-            return StepLife(
+            var life = StepLife(
                 change: change, instance: instance, mode: mode, stepLog: stepLog, step: step, resolved: resolved,
                 environment: resolved.environment, staged: staged, recordedOutputs: recorded?.outputs ?? [:],
                 connection: node.connection, executor: executor)
+            if mode != .verify {
+                let needed = context.graph.artifacts.files(readBy: step, on: node.name)
+                let routes = try await context.delivery.routes(
+                    for: needed, step: step.id, on: node.name, session: session)
+                life.artifacts = needed.map { ($0.sha256, routes[$0.sha256] ?? .inPlace) }
+            }
+            return life
         } catch let error as StepFailure {
             stepLog.closeKept(noting: "error: \(error.message)")
             throw error
@@ -154,7 +164,8 @@ struct StepLife: Sendable {
     func appendFragment(to script: inout NodeScript, index: Int, gates: [Int]) throws {
         // Nothing runs on the node; the record is forgotten when the batch ends.
         if mode == .forget { return }
-        for case let path? in staged { script.removeAtExit(path) }
+        let stagedArtifacts = artifacts.compactMap { if case .staged(let path) = $0.route { path } else { nil } }
+        for case let path? in staged + stagedArtifacts { script.removeAtExit(path) }
         let condition = gates.isEmpty ? "true" : gates.map { "[ -n \"${__ok_\($0)-}\" ]" }.joined(separator: " && ")
         script.append("if \(condition); then")
         script.append("__emit \(ResultKind.begin.rawValue) \(index)")
@@ -185,6 +196,17 @@ struct StepLife: Sendable {
     /// Puts files in place, applies, then verifies; the subshell exits 0 only when all of it succeeded.
     private func appendApply(to script: inout NodeScript, index: Int) {
         guard let step, let resolved else { return }
+        for artifact in artifacts {
+            let command: String
+            switch artifact.route {
+            case .inPlace: command = "__artifact '' \(artifact.sha256)"
+            case .staged(let path): command = "__artifact \(ShellQuoting.quote(path)) \(artifact.sha256)"
+            case .store(let url): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
+            }
+            script.append(
+                "\(command) || { __emit \(ResultKind.artifactNotPlaced.rawValue) \(index) \(artifact.sha256); exit 1; }"
+            )
+        }
         for (file, stagedPath) in zip(resolved.files, staged) {
             let owner = ShellQuoting.quote(file.owner ?? "")
             let mode = String(file.mode, radix: 8)
@@ -298,6 +320,12 @@ struct StepLife: Sendable {
             return .succeeded(note: "unchanged after all")
         case .apply, .settle, .forget:
             break
+        }
+        if let digest = results.artifactNotPlaced {
+            let label = context.graph.artifacts.files.first { $0.sha256 == digest }?.label ?? "sha256 \(digest)"
+            return failed(
+                "artifact \(label) could not be put in place on the node: its sha256 there is not \(digest), the store did not serve it, or there is no space"
+            )
         }
         if results.filesNotPlaced { return failed("could not put its files in place") }
         guard let applied = results.applied else { return failed("the step script ended early") }

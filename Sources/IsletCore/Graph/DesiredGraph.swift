@@ -30,6 +30,8 @@ public struct DesiredGraph: Sendable {
     public let dependencies: [[Int]]
     /// Per instance: the instances that wait for it.
     public let dependents: [[Int]]
+    /// The artifacts the instances read, resolved to versions and digests (set by the workspace).
+    public internal(set) var artifacts = ArtifactNeeds()
 
     private let nodeOrder: [String: Int]
     /// `slots[step * nodeCount + node]`: the instance of that step on that node, or -1.
@@ -151,5 +153,27 @@ public struct DesiredGraph: Sendable {
             nearest[step] = found.sorted().flatMap { byStepID[catalog.steps[$0].id] ?? [] }
         }
         return removed.map { nearest[$0.step] ?? [] }
+    }
+
+    /// The node serving artifacts and its base URL, when a stack declares an artifact store.
+    public struct ArtifactStoreNode: Sendable {
+        public var node: Node
+        public var url: String
+    }
+
+    /// Where the declared artifact store runs: the node of the store step's first instance, at the port
+    /// the declaration names.
+    public var artifactStoreNode: ArtifactStoreNode? {
+        guard let store = catalog.artifactStore,
+            let name = instances.first(where: { $0.step == store.step })?.node, let node = node(named: name)
+        else { return nil }
+        let port: String
+        switch store.port {
+        case .setting(let key): port = inventory.settings[key]?.environmentText ?? ""
+        case .literal(let value): port = value.environmentText
+        default: return nil
+        }
+        let host = node.address.contains(":") ? "[\(node.address)]" : node.address
+        return ArtifactStoreNode(node: node, url: "http://\(host):\(port)")
     }
 }

@@ -21,6 +21,8 @@ public struct Cluster: Sendable, Hashable {
     public var controlPlaneEndpoint: String?
     public var podSubnet: String?
     public var serviceSubnet: String?
+    /// The architecture of nodes that do not name their own (`cluster.arch`, default amd64).
+    public var arch: Architecture = .amd64
 
     /// The fields by the name a stack uses to read them (`cluster.podSubnet`).
     public var fields: [String: String] {
@@ -39,12 +41,15 @@ public struct Node: Sendable, Hashable {
     public var address: String
     public var roles: [String]
     public var ssh: SSHSettings
+    /// What the node runs on: artifacts are collected and delivered for it, and plan checks the node agrees.
+    public var arch: Architecture
 
-    public init(name: String, address: String, roles: [String], ssh: SSHSettings) {
+    public init(name: String, address: String, roles: [String], ssh: SSHSettings, arch: Architecture = .amd64) {
         self.name = name
         self.address = address
         self.roles = roles
         self.ssh = ssh
+        self.arch = arch
     }
 
     public func hasAny(of roles: [String]) -> Bool {

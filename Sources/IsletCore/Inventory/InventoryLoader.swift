@@ -44,7 +44,9 @@ public struct InventoryLoader {
         let nodes =
             top.required("nodes", expected: "a list of nodes")
             .flatMap {
-                readNodes($0, defaults: defaults, rolesComplete: &rolesComplete, roleLocations: &roleLocations)
+                readNodes(
+                    $0, defaults: defaults, defaultArch: cluster?.arch ?? .amd64, rolesComplete: &rolesComplete,
+                    roleLocations: &roleLocations)
             } ?? []
         let settings = readSettings(top.optional("settings"), at: top)
         top.finish()
@@ -94,6 +96,7 @@ public struct InventoryLoader {
             }
             if key == "podSubnet" { cluster.podSubnet = text } else { cluster.serviceSubnet = text }
         }
+        if let field = map.optional("arch") { cluster.arch = readArchitecture(field, field: "cluster.arch") ?? .amd64 }
         if let pods = cluster.podSubnet, let services = cluster.serviceSubnet, NetworkSyntax.overlap(pods, services) {
             map.optional("serviceSubnet")?.report(
                 "'cluster.serviceSubnet' \(services) overlaps 'cluster.podSubnet' \(pods); expected disjoint subnets")
@@ -161,8 +164,18 @@ public struct InventoryLoader {
     /// Every node item that is a mapping becomes a node, even one with a broken name or address (already
     /// reported), so that role counts stay true; the inventory is only returned when nothing was reported.
     /// - Parameter roleLocations: for each node returned, where each of its roles is written.
+    private func readArchitecture(_ node: YAMLNode, field: String) -> Architecture? {
+        guard let text = node.string(field) else { return nil }
+        guard let arch = Architecture(rawValue: text) else {
+            node.report(
+                "'\(field)' is '\(text)'; expected \(humanList(Architecture.allCases.map(\.rawValue)))")
+            return nil
+        }
+        return arch
+    }
+
     private func readNodes(
-        _ node: YAMLNode, defaults: SSHSettings, rolesComplete: inout Bool,
+        _ node: YAMLNode, defaults: SSHSettings, defaultArch: Architecture, rolesComplete: inout Bool,
         roleLocations: inout [[String: SourceLocation]]
     ) -> [Node]? {
         guard let items = node.sequence("nodes") else { return nil }
@@ -223,7 +236,9 @@ public struct InventoryLoader {
                 }
                 endpointsSeen[endpoint] = endpointsSeen[endpoint] ?? label
             }
-            nodes.append(Node(name: label, address: address ?? "", roles: roles, ssh: ssh))
+            let arch =
+                map.optional("arch").flatMap { readArchitecture($0, field: "nodes[\(label)].arch") } ?? defaultArch
+            nodes.append(Node(name: label, address: address ?? "", roles: roles, ssh: ssh, arch: arch))
             let roleItems = rolesNode?.sequence("roles") ?? []
             roleLocations.append(
                 Dictionary(zip(roles, roleItems.map(\.location)), uniquingKeysWith: { first, _ in first }))

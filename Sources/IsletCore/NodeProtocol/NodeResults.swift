@@ -12,6 +12,9 @@ enum ResultKind: String, Sendable {
     case begin = "B"
     /// `P INDEX`: the step's files could not be put in place; its apply did not run.
     case filesNotPlaced = "P"
+    /// `X INDEX SHA256`: a file artifact could not be put in place (its sha256 on the node differs, or it
+    /// vanished since islet asked); the apply did not run.
+    case artifactNotPlaced = "X"
     /// `A INDEX STATUS`: the apply script's exit status.
     case applied = "A"
     /// `C INDEX STATUS`: the check script's exit status.
@@ -39,6 +42,8 @@ struct StepResults: Sendable, Equatable {
     var checked: Int32?
     var removed: Int32?
     var filesNotPlaced = false
+    /// The digest of a file artifact that could not be put in place.
+    var artifactNotPlaced: String?
     var files: [Int: RemoteFile] = [:]
     var outputs: [String: String]?
     var logTail: String?
@@ -206,6 +211,7 @@ final class NodeResultReader: @unchecked Sendable {
         case .checked: step.checked = status
         case .removed: step.removed = status
         case .filesNotPlaced: step.filesNotPlaced = true
+        case .artifactNotPlaced: step.artifactNotPlaced = fields.count > 2 ? fields[2] : "?"
         case .unchanged: step.unchanged = true
         case .skipped: step.skipped = true
         case .outputs: step.outputs = parseOutputLines(fields.count > 2 ? decodeBase64(fields[2]) : "")

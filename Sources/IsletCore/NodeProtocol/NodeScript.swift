@@ -56,6 +56,20 @@ struct NodeScript {
               case $4 in *:*) __o=${4%%:*} __g=${4#*:} ;; *) __o=$4 __g= ;; esac
               install -D -m "$3" ${__o:+-o "$__o"} ${__g:+-g "$__g"} "$1" "$2.islet-new" && mv -f "$2.islet-new" "$2"
             }
+            __a="$ISLET_ROOT/var/lib/islet/artifacts/sha256"
+            __artifact() {
+              [ -f "$__a/$2" ] && return 0
+              [ -n "$1" ] && mkdir -p "$__a" && install -m 0644 "$1" "$__a/.$2.new" && __verified "$2"
+            }
+            __fetch() {
+              [ -f "$__a/$2" ] && return 0
+              mkdir -p "$__a" && curl -fsS --retry 3 -o "$__a/.$2.new" "$1/v2/\(ArtifactDelivery.storeRepository)/blobs/sha256:$2" \\
+                && chmod 0644 "$__a/.$2.new" && __verified "$2" || { rm -f "$__a/.$2.new"; return 1; }
+            }
+            __verified() {
+              __h=$(sha256sum < "$__a/.$1.new"); __h=${__h%% *}
+              if [ "$__h" = "$1" ]; then mv -f "$__a/.$1.new" "$__a/$1"; else rm -f "$__a/.$1.new"; return 1; fi
+            }
             __settle() { chmod "$2" "$1" && { [ -z "$3" ] || chown "$3" "$1"; }; }
             __emit \(ResultKind.ready.rawValue)
 

@@ -44,6 +44,15 @@ public struct Planner: Sendable {
                 startNext()
             }
         }
+        // Artifacts are collected and delivered for the architecture the inventory declares: a node that
+        // runs another gets nothing it cannot execute.
+        for node in nodes {
+            guard let machine = reports[node.name]?.facts["arch"], Architecture(machine: machine) != node.arch else {
+                continue
+            }
+            reports[node.name] = nil
+            failures.append(NodeFailure(node: node.name, message: Self.architectureMismatch(node, machine: machine)))
+        }
         let facts = reports.mapValues(\.facts)
         let desired = graph.instances.filter { (target == nil || $0.node == target) && reports[$0.node] != nil }
         var changes = decide(desired: desired, reports: reports, facts: facts)
@@ -57,6 +66,16 @@ public struct Planner: Sendable {
             serial: workspace.state?.serial ?? 0, inventoryDigest: workspace.inventoryDigest,
             stacksDigest: workspace.stacksDigest, target: target, changes: changes, facts: facts,
             failures: failures.sorted { $0.node < $1.node })
+    }
+
+    static func architectureMismatch(_ node: Node, machine: String) -> String {
+        let supported = Architecture.allCases.map { "\($0.rawValue) (\($0.machine))" }
+        guard let reported = Architecture(machine: machine) else {
+            return "the node runs on \(machine), which islet does not support; expected \(humanList(supported))"
+        }
+        return
+            "the node runs on \(reported.rawValue) (\(machine)) but the inventory declares arch \(node.arch.rawValue); "
+            + "set 'arch: \(reported.rawValue)' on the node (or cluster.arch) so its artifacts match"
     }
 
     /// Facts and every check of one node, in one script. A step whose check cannot be sent (an input no

@@ -80,12 +80,15 @@ public struct StepResolver: Sendable {
                 switch field {
                 case "name": value = .string(instance.node)
                 case "address": value = .string(node?.address ?? removedNodeAddress ?? "")
+                case "arch": value = .string(node?.arch.rawValue ?? "")
                 default: value = .list((node?.roles ?? []).map(Value.string))
                 }
             case .fact(let name):
                 value = .string(facts[instance.node]?[name] ?? "")
             case .literal(let literal):
                 value = literal
+            case .artifact(let id):
+                value = .string(graph.artifacts.inputValue(id, node: instance.node) ?? "")
             case .output(let source, let key):
                 let producerStep = graph.catalog.step(source)
                 let producer = graph.producer(of: source, for: instance)
@@ -142,7 +145,7 @@ public struct StepResolver: Sendable {
         return resolved
     }
 
-    /// sha256 over the step's scripts, declared inputs (secrets by their hash), rendered files and artifacts.
+    /// sha256 over the step's scripts, declared inputs (secrets by their hash), and rendered files (artifact inputs carry their digest).
     /// Only what the step declares counts: another node joining changes nothing here.
     static func fingerprint(
         step: Step, values: [String: Value], volatile: Set<String>, files: [RenderedFile],
@@ -162,7 +165,6 @@ public struct StepResolver: Sendable {
         for file in files {
             lines.append("file \(file.destination) \(String(file.mode, radix: 8)) \(file.owner ?? "-") \(file.sha256)")
         }
-        for artifact in step.artifacts { lines.append("artifact \(artifact)") }
         return "sha256:" + sha256Hex(Data(lines.joined(separator: "\n").utf8))
     }
 }

@@ -15,13 +15,31 @@ public struct Catalog: Sendable {
     /// Per step position: the positions whose `waitsFor` holds it.
     private(set) var waitedForBy: [[Int]] = []
 
+    /// The store nodes fetch artifacts from, when a stack declares one.
+    public private(set) var artifactStore: ArtifactStore?
+    /// The store's step and everything it depends on: they run before the store answers, so their
+    /// artifacts travel from the operator; every other step reading artifacts waits for the store.
+    private var storeAncestors: Set<StepID> = []
+
     init(directory: String, stacks: [Stack], steps: [Step]) {
         self.directory = directory
         self.stacks = stacks
         self.steps = steps
         schema = Self.schema(of: stacks)
+        artifactStore = stacks.compactMap(\.artifactStore).first
+        positions = Dictionary(steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        if let store = artifactStore?.step {
+            var queue = [store]
+            while let next = queue.popLast() {
+                guard storeAncestors.insert(next).inserted else { continue }
+                queue += explicitDependencies(of: next)
+            }
+        }
         index()
     }
+
+    /// Whether `id` runs before the artifact store answers (it is the store's step or one it depends on).
+    public func runsBeforeStore(_ id: StepID) -> Bool { storeAncestors.contains(id) }
 
     public func step(_ id: StepID) -> Step? { positions[id].map { steps[$0] } }
 
@@ -48,7 +66,18 @@ public struct Catalog: Sendable {
 
     /// Steps that must finish before `id` may start: its `after:` list, the steps whose outputs it reads,
     /// and every step of the stacks its stack requires.
+    /// A step that reads artifacts also waits for the artifact store, unless the store needs it first.
     public func dependencies(of id: StepID) -> [StepID] {
+        var result = explicitDependencies(of: id)
+        if let store = artifactStore?.step, !storeAncestors.contains(id), step(id)?.readsArtifacts == true,
+            step(store) != nil, !result.contains(store)
+        {
+            result.append(store)
+        }
+        return result
+    }
+
+    private func explicitDependencies(of id: StepID) -> [StepID] {
         guard let step = step(id), let stack = stacks.first(where: { $0.name == id.stack }) else { return [] }
         var result = step.after + step.outputSources
         for required in requiredStacks(of: stack) {
@@ -192,6 +221,27 @@ public struct Catalog: Sendable {
             let settingsKnown = ([stack.name] + requiredStacks(of: stack)).allSatisfy {
                 !references.unreadableStacks.contains($0)
             }
+            checkArtifactVersions(
+                of: stack, visibleSettings: settingsKnown ? visibleSettings : nil, sink: sink)
+            if let store = stack.artifactStore {
+                if let first = stacks.first(where: { $0.artifactStore != nil }), first.name != stack.name {
+                    sink.report(
+                        store.location,
+                        "stack '\(stack.name)' declares an artifactStore, and so does stack '\(first.name)'; expected one store for the platform"
+                    )
+                }
+                if self.step(store.step) == nil && references.canCheckSteps(of: store.step.stack) {
+                    sink.report(
+                        store.location, "artifactStore names unknown step '\(store.step)'; expected a step of the stack"
+                    )
+                }
+                if case .setting(let key) = store.port, settingsKnown, !visibleSettings.contains(key) {
+                    sink.report(
+                        store.location,
+                        "artifactStore port reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:'"
+                    )
+                }
+            }
             for step in stack.steps {
                 checkStep(
                     step, stack: stack, roleNames: rolesKnown ? roleNames : nil,
@@ -278,6 +328,48 @@ public struct Catalog: Sendable {
                         "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.map(\.name)))"
                     )
                 }
+            case .artifact(let id):
+                guard references.canCheckSteps(of: id.stack) else { continue }
+                guard let owner = stacks.first(where: { $0.name == id.stack }) else {
+                    sink.report(
+                        input.location,
+                        "input '\(input.name)' reads artifact '\(id)' of unknown stack '\(id.stack)'; expected artifacts.NAME or artifacts.STACK/NAME"
+                    )
+                    continue
+                }
+                if !owner.artifacts.declares(id.name) {
+                    let names = (owner.artifacts.files.map(\.id.name) + owner.artifacts.images.map(\.id.name)).sorted()
+                    var message =
+                        "input '\(input.name)' reads artifact '\(id)', which stack '\(id.stack)' does not declare; expected \(names.isEmpty ? "an artifact declared under its 'artifacts:'" : humanList(names))"
+                    if let suggestion = nearest(to: id.name, in: names) {
+                        message += " (did you mean '\(suggestion)'?)"
+                    }
+                    sink.report(input.location, message)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// An artifact's version must come from a cluster field or a setting its stack can see.
+    private func checkArtifactVersions(of stack: Stack, visibleSettings: Set<String>?, sink: DiagnosticSink) {
+        let versions =
+            stack.artifacts.files.map { ($0.version, $0.location) }
+            + stack.artifacts.images.compactMap { image in image.version.map { ($0, image.location) } }
+        for (version, location) in versions {
+            guard case .inventory(let reference) = version else { continue }
+            switch reference {
+            case .setting(let key) where visibleSettings.map({ !$0.contains(key) }) ?? false:
+                sink.report(
+                    location,
+                    "artifact version reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:' (or a required stack's)"
+                )
+            case .cluster(let field) where field != "kubernetesVersion":
+                sink.report(
+                    location,
+                    "artifact version reads cluster field '\(field)'; expected cluster.kubernetesVersion, settings.KEY or {value: VERSION}"
+                )
             default:
                 break
             }

@@ -9,6 +9,10 @@ public struct Stack: Sendable {
     public var roles: [RoleDeclaration]
     public var settings: [SettingDeclaration]
     public var steps: [Step]
+    /// The files and images its steps read through `artifacts.NAME` inputs.
+    public var artifacts = StackArtifacts()
+    /// Set when this stack runs the store other nodes fetch artifacts from.
+    public var artifactStore: ArtifactStore?
 }
 
 /// `stack/step`: how steps are named across stacks, in state and in plans.
@@ -62,7 +66,6 @@ public struct Step: Sendable {
     public var after: [StepID]
     public var inputs: [Input]
     public var files: [ManagedFile]
-    public var artifacts: [String]
     public var check: Script?
     public var apply: Script
     public var remove: Script?
@@ -76,6 +79,11 @@ public struct Step: Sendable {
     public var location: SourceLocation
 
     /// Steps whose outputs this step reads: dependencies just like `after`.
+    /// Whether it reads any file or image of the bundle.
+    public var readsArtifacts: Bool {
+        inputs.contains { if case .artifact = $0.reference { return true } else { return false } }
+    }
+
     public var outputSources: [StepID] {
         inputs.compactMap { if case .output(let source, _) = $0.reference { return source } else { return nil } }
     }
@@ -117,6 +125,8 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
     case fact(String)
     /// `steps.<stack>/<step>.<KEY>`: an output of another step.
     case output(StepID, String)
+    /// `artifacts.NAME` or `artifacts.STACK/NAME`: a file's path on the node, or an image's reference.
+    case artifact(ArtifactID)
     /// `{value: ...}`
     case literal(Value)
 
@@ -127,6 +137,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .node(let field): return "node.\(field)"
         case .fact(let name): return "facts.\(name)"
         case .output(let step, let key): return "steps.\(step).\(key)"
+        case .artifact(let id): return "artifacts.\(id)"
         case .literal(let value): return "value \(value.canonicalJSON)"
         }
     }

@@ -17,7 +17,7 @@ struct StackLoader {
     ]
 
     static let stepKeys = Set([
-        "name", "description", "scope", "roles", "after", "inputs", "files", "artifacts", "check",
+        "name", "description", "scope", "roles", "after", "inputs", "files", "check",
         "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral",
     ])
 
@@ -52,6 +52,8 @@ struct StackLoader {
         }
         let roles = top.optional("roles")?.sequence("roles")?.compactMap { readRole($0, stack: name) } ?? []
         let settings = top.optional("settings")?.sequence("settings")?.compactMap { readSetting($0, stack: name) } ?? []
+        let artifacts = top.optional("artifacts").map { readArtifacts($0, stack: name) } ?? StackArtifacts()
+        let store = top.optional("artifactStore").flatMap { readArtifactStore($0, stack: name) }
         var steps: [Step] = []
         if let items = top.required("steps", expected: "a list of steps")?.sequence("steps") {
             for item in items {
@@ -65,7 +67,7 @@ struct StackLoader {
         }
         return Stack(
             name: name, description: description, directory: directory, requires: requires, roles: roles,
-            settings: settings, steps: steps)
+            settings: settings, steps: steps, artifacts: artifacts, artifactStore: store)
     }
 
     private func readRole(_ node: YAMLNode, stack: String) -> RoleDeclaration? {
@@ -187,7 +189,6 @@ struct StackLoader {
             map.optional("files")?.sequence("files")?.compactMap {
                 readFile($0, step: id, inputs: templateNames)
             } ?? []
-        let artifacts = map.optional("artifacts")?.stringList("artifacts") ?? []
         let checkNode = map.optional("check")
         let check = checkNode.flatMap { readScript($0, field: "check") }
         let applyNode = map.required("apply", expected: "a POSIX sh script or a script file in the stack folder")
@@ -223,7 +224,7 @@ struct StackLoader {
         let placeholder = Script(text: "", origin: "\(applyNode?.location ?? map.location)")
         return Step(
             id: id, description: description, scope: scope,
-            roles: roles, after: after, inputs: inputs, files: files, artifacts: artifacts, check: check,
+            roles: roles, after: after, inputs: inputs, files: files, check: check,
             apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
             ephemeral: ephemeral, location: map.location)
     }
@@ -252,7 +253,7 @@ struct StackLoader {
                 inputs.append(Input(name: entry.key, reference: reference, location: entry.value.location))
             } else {
                 entry.value.report(
-                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT or {value: ...}"
+                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"
                 )
             }
         }
@@ -267,8 +268,12 @@ struct StackLoader {
         switch head {
         case "cluster": return .cluster(rest)
         case "settings": return .setting(rest)
-        case "node": return ["name", "address", "roles"].contains(rest) ? .node(rest) : nil
+        case "node": return ["name", "address", "roles", "arch"].contains(rest) ? .node(rest) : nil
         case "facts": return Fact(rawValue: rest) != nil ? .fact(rest) : nil
+        case "artifacts":
+            let parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count <= 2, parts.allSatisfy(NetworkSyntax.isLabel) else { return nil }
+            return .artifact(ArtifactID(stack: parts.count == 2 ? parts[0] : stack, name: parts.last!))
         case "steps":
             guard let lastDot = rest.lastIndex(of: "."),
                 let source = StepID(String(rest[..<lastDot]), defaultStack: stack)

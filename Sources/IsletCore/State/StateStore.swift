@@ -14,7 +14,12 @@ public struct StateStore: Sendable {
         return StateStore(statePath: folder + "/.islet/state.json")
     }
 
-    public var directory: String { (statePath as NSString).deletingLastPathComponent }
+    /// The folder of the state file: `.` for a bare name such as `--state state.json` (never "", which
+    /// would put the secrets at `/secrets.json`).
+    public var directory: String {
+        let folder = (statePath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
     public var backupPath: String { statePath + ".backup" }
     public var secretsPath: String { directory + "/secrets.json" }
     public var lockPath: String { directory + "/state.lock" }

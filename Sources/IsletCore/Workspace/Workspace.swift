@@ -22,13 +22,22 @@ public struct Workspace: Sendable {
     /// - Throws: `ValidationFailure` with every problem in the stacks and the inventory, or a `StateError`.
     /// - Parameter searchedStacks: the folders looked in for stacks, when `stacksDirectory` was guessed.
     /// - Parameter environment: where `{fromEnv: VARIABLE}` settings are read.
+    /// - Parameter allowUnpinned: accept artifact versions the stacks do not pin (`bundle create`).
+    /// - Parameter bundle: the bundle's manifest (`--bundle`): artifacts take their digests from it, and
+    ///   anything it lacks is refused here, before any node is touched.
     public static func load(
         inventoryPath: String, stacksDirectory: String, statePath: String?, rotateSecrets: Bool = false,
-        searchedStacks: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment
+        searchedStacks: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
+        allowUnpinned: Bool = false, extraArchitectures: [Architecture] = [], bundle: BundleManifest? = nil
     ) throws -> Workspace {
         let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
         let inventory = try InventoryLoader(schema: catalog.schema, environment: environment).load(path: inventoryPath)
         try catalog.checkSharedDestinations(on: inventory)
+        var graph = DesiredGraph(catalog: catalog, inventory: inventory)
+        // A bundle may hold versions made with --allow-unpinned: it records what they are.
+        graph.artifacts = try ArtifactNeeds(
+            graph: graph, allowUnpinned: allowUnpinned || bundle != nil, extraArchitectures: extraArchitectures)
+        if let bundle { try graph.artifacts.resolve(against: bundle) }
         let store = statePath.map(StateStore.init) ?? StateStore.besideInventory(inventoryPath)
         let state = try store.load(cluster: inventory.cluster.name)
         let secrets = try SecretStore.open(path: store.secretsPath, lineage: state?.lineage)
@@ -39,7 +48,7 @@ public struct Workspace: Sendable {
                 fileExists: FileManager.default.fileExists(atPath: store.secretsPath))
         }
         return Workspace(
-            catalog: catalog, inventory: inventory, graph: DesiredGraph(catalog: catalog, inventory: inventory),
+            catalog: catalog, inventory: inventory, graph: graph,
             store: store, state: state, secrets: secrets,
             inventoryDigest: try digest(ofFile: inventoryPath),
             stacksDigest: try digest(ofDirectory: stacksDirectory), rotatedSecrets: lost)

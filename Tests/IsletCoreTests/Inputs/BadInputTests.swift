@@ -71,7 +71,7 @@ struct BadInputTests {
             stacks: Self.validStacks)
         #expect(
             diagnostics.contains(
-                "inventories/broken/unknown-node-key.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh (did you mean 'address'?)"
+                "inventories/broken/unknown-node-key.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh, arch (did you mean 'address'?)"
             ))
         let roles = try Self.diagnostics(
             inventory: Self.brokenInventoryFolder + "/unknown-role.yaml", stacks: Self.validStacks)
@@ -283,7 +283,7 @@ let brokenInventories: [String: [String]] = [
         #"inventories/broken/several-defects.yaml:8:14: 'cluster.podSubnet' is '10.244.0.0/33'; expected a CIDR such as 10.244.0.0/16"#,
         #"inventories/broken/several-defects.yaml:14:11: 'ssh.become' is 'always'; expected sudo or none"#,
         #"inventories/broken/several-defects.yaml:20:5: missing required field 'address' in 'nodes item'; expected the node's IP address or host name"#,
-        #"inventories/broken/several-defects.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh (did you mean 'address'?)"#,
+        #"inventories/broken/several-defects.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh, arch (did you mean 'address'?)"#,
         #"inventories/broken/several-defects.yaml:25:21: unknown role 'gti' on node 'worker2'; expected control-plane, worker, registry or git (did you mean 'git'?)"#,
         #"inventories/broken/several-defects.yaml:33:11: 'settings.registry.port' is 99999; expected a port number from 1 to 65535"#,
     ],
@@ -298,11 +298,11 @@ let brokenInventories: [String: [String]] = [
         #"inventories/broken/two-registry-nodes.yaml:25:26: 2 nodes (worker1, worker2) hold role 'registry'; expected exactly 1 (declared by stack 'base')"#,
     ],
     "unknown-cluster-key": [
-        #"inventories/broken/unknown-cluster-key.yaml:8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet (did you mean 'podSubnet'?)"#
+        #"inventories/broken/unknown-cluster-key.yaml:8:3: unknown key 'podSubnets' in 'cluster'; expected one of name, kubernetesVersion, controlPlaneEndpoint, podSubnet, serviceSubnet, arch (did you mean 'podSubnet'?)"#
     ],
     "unknown-node-key": [
         #"inventories/broken/unknown-node-key.yaml:20:5: missing required field 'address' in 'nodes item'; expected the node's IP address or host name"#,
-        #"inventories/broken/unknown-node-key.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh (did you mean 'address'?)"#,
+        #"inventories/broken/unknown-node-key.yaml:21:5: unknown key 'adress' in 'nodes item'; expected one of name, address, roles, ssh, arch (did you mean 'address'?)"#,
     ],
     "unknown-role": [
         #"inventories/broken/unknown-role.yaml:22:13: unknown role 'wroker' on node 'worker1'; expected control-plane, worker, registry or git (did you mean 'worker'?)"#
@@ -385,7 +385,7 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/invalid-yaml-syntax/base/stack.yaml:31:12: invalid YAML: found unexpected end of stream (while scanning a quoted scalar); expected the quote or bracket to be closed"#
     ],
     "malformed-input": [
-        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles, facts.os|osVersion|arch|hostname|machineId|kernel, steps.STACK/STEP.OUTPUT or {value: ...}"#
+        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, facts.os|osVersion|arch|hostname|machineId|kernel, steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"#
     ],
     "missing-apply": [
         #"stacks-broken/missing-apply/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#
@@ -449,12 +449,12 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/unknown-setting-type/base/stack.yaml:12:11: unknown setting type 'number'; expected string, integer, port, boolean, ip, cidr, host, version, list or map"#
     ],
     "unknown-stack-key": [
-        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, steps (did you mean 'settings'?)"#,
+        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, artifacts, artifactStore, steps (did you mean 'settings'?)"#,
         #"stacks-broken/unknown-stack-key/base/stack.yaml:25:22: input 'REGISTRY_PORT' reads setting 'registry.port' that stack 'base' does not declare; expected a key under its 'settings:' (or a required stack's)"#,
     ],
     "unknown-step-key": [
         #"stacks-broken/unknown-step-key/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#,
-        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, ephemeral, inputs, secrets, files, artifacts, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
+        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, ephemeral, inputs, secrets, files, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
     ],
     "unknown-step-role": [
         #"stacks-broken/unknown-step-role/base/stack.yaml:22:13: step 'base/registry' runs on role 'registy' that no stack declares; expected one of control-plane, git, registry or worker (did you mean 'registry'?)"#

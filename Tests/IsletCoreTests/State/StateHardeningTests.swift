@@ -64,6 +64,14 @@ import Testing
             atPath: Self.fixtures + "/node-name-escapes.json", toPath: platform.directory + "/.islet/state.json")
         #expect(throws: StateError.self) { try platform.workspace() }
     }
+
+    /// `--state state.json`: everything beside it goes in the current folder, never at the filesystem root.
+    @Test func aBareStateFileNameKeepsItsCompanionsInTheCurrentFolder() {
+        let store = StateStore(statePath: "state.json")
+        #expect(store.directory == ".")
+        #expect(store.secretsPath == "./secrets.json")
+        #expect(store.lockPath == "./state.lock")
+    }
 }
 
 /// Everything islet writes under `.islet/` is private, whoever created the folder and whatever the umask.

@@ -61,14 +61,16 @@ final class TestPlatform: @unchecked Sendable {
     @discardableResult
     func apply(
         parallel: Int = 10, interruption: Interruption = Interruption(), transport: (any Transport)? = nil,
-        observer: ApplyObserver = ApplyObserver()
+        observer: ApplyObserver = ApplyObserver(), artifacts: (any ArtifactSource)? = nil
     ) async throws -> (Plan, ApplyResult) {
         let workspace = try self.workspace()
         let connections = Connections(transport: transport ?? LocalTransport(baseDirectory: nodesDirectory))
         let plan = await Planner(workspace: workspace).plan(connections: connections)
         let log = try RunLog(runsDirectory: workspace.store.runsDirectory, masker: Masker())
-        let result = await Applier(workspace: workspace, parallel: parallel, interruption: interruption)
-            .apply(plan, connections: connections, log: log, observer: observer)
+        let result = await Applier(
+            workspace: workspace, parallel: parallel, interruption: interruption, artifacts: artifacts
+        )
+        .apply(plan, connections: connections, log: log, observer: observer)
         await connections.closeAll()
         return (plan, result)
     }

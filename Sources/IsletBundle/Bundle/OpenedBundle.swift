@@ -1,0 +1,72 @@
+import Foundation
+import IsletCore
+
+/// A bundle as plan and apply use it on the closed side: its manifest, its stacks, and the bytes of its
+/// file artifacts for delivery. An archive is read in place; only what a node needs is copied out, once.
+public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
+    public let source: BundleSource
+    public let manifest: BundleManifest
+    /// Where members copied out of an archive go (removed by `close`).
+    private let scratch: String
+    private let lock = NSLock()
+    private var copied: [String: String] = [:]
+
+    /// - Throws: `BundleSourceError` or the manifest's decoding error, naming the bundle.
+    public init(opening path: String) throws {
+        source = try BundleSource(opening: path)
+        manifest = try BundleManifest.decode(
+            source.contents(of: BundleManifest.fileName), file: source.describe(BundleManifest.fileName))
+        scratch = NSTemporaryDirectory() + "islet-bundle-\(getpid())-\(UUID().uuidString)"
+    }
+
+    deinit { close() }
+
+    /// Removes what was copied out of an archive.
+    public func close() {
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    /// The stacks the bundle was made for: its own folder, or a copy out of the archive.
+    public func stacksFolder() throws -> String {
+        let prefix = manifest.stacks.path + "/"
+        if source.form == .folder { return source.location + "/" + manifest.stacks.path }
+        let target = scratch + "/" + manifest.stacks.path
+        for member in source.members.values where member.path.hasPrefix(prefix) && member.kind == .file {
+            let path = scratch + "/" + member.path
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try source.contents(of: member.path).write(to: URL(fileURLWithPath: path))
+        }
+        return target
+    }
+
+    /// A local file with the blob's bytes: in place for a folder, copied out (streaming) for an archive.
+    public func localFile(sha256: String) throws -> String? {
+        let path = BundleManifest.Blob.path(ofDigest: BundleManifest.Blob.prefix + sha256)
+        guard let member = source.members[path], member.kind == .file else { return nil }
+        if source.form == .folder { return source.location + "/" + path }
+        if let done = lock.withLock({ copied[sha256] }) { return done }
+        let target = scratch + "/blobs/" + sha256
+        try FileManager.default.createDirectory(atPath: scratch + "/blobs", withIntermediateDirectories: true)
+        try source.copy(member, to: target)
+        lock.withLock { copied[sha256] = target }
+        return target
+    }
+
+    /// One line for the plan: what the bundle is, and what in it was replaced or is unpinned.
+    public func summary(needs: ArtifactNeeds) -> String {
+        var text =
+            "Bundle \(source.location): made by islet \(manifest.islet.version) on \(ISO8601DateFormatter().string(from: manifest.createdAt)), "
+            + "\(manifest.files.count) file(s), \(manifest.images.count) image(s)."
+        if !needs.replaced.isEmpty {
+            text +=
+                "\n  \(needs.replaced.count) artifact(s) replaced by local files: \(needs.replaced.joined(separator: "; "))"
+        }
+        if !needs.unpinned.isEmpty {
+            text +=
+                "\n  \(needs.unpinned.count) artifact(s) unpinned (digest recorded at bundle create, not pinned by a stack): "
+                + needs.unpinned.joined(separator: "; ")
+        }
+        return text
+    }
+}

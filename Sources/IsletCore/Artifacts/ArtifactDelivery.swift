@@ -1,0 +1,194 @@
+import Foundation
+
+/// Brings file artifacts to the nodes that need them during one apply, each byte over the operator's link
+/// once where a stack declares an artifact store:
+/// - a step that runs before the store answers (the store's own install, say) gets its files over SFTP;
+/// - every other step's node fetches them from the store over the LAN: islet puts each file on the store
+///   node once (SFTP, unless it holds it) and the store node pushes it into its own registry.
+/// Either way the node checks the sha256 before the file takes its path by digest, and each node is
+/// asked once which files it already holds.
+actor ArtifactDelivery {
+    /// How a step's script gets one file.
+    enum Route: Sendable, Equatable {
+        /// The node holds it already.
+        case inPlace
+        /// Uploaded to this staging path on the node.
+        case staged(String)
+        /// Fetched from the store at this base URL (`http://HOST:PORT`).
+        case store(String)
+    }
+
+    /// The registry repository file artifacts are pushed to: blobs are addressed by digest, the name only
+    /// keeps them apart from images.
+    static let storeRepository = "islet/files"
+
+    private let source: (any ArtifactSource)?
+    private let graph: DesiredGraph
+    private let connections: Connections
+    /// Per node: every digest this apply's steps may read there, asked about in one go.
+    private let wanted: [String: Set<String>]
+    private var present: [String: Task<Set<String>, Error>] = [:]
+    /// Per node and digest: the staged upload, shared by every step that needs it.
+    private var uploads: [String: Task<String, Error>] = [:]
+    /// Per digest: its publication into the store.
+    private var published: [String: Task<Void, Error>] = [:]
+
+    init(source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>]) {
+        self.source = source
+        self.graph = graph
+        self.connections = connections
+        self.wanted = wanted
+    }
+
+    /// What the changes of a plan may read: the file artifacts of every step that will act, and on the
+    /// store node every file that other nodes will fetch.
+    static func wanted(by plan: Plan, graph: DesiredGraph) -> [String: Set<String>] {
+        var wanted: [String: Set<String>] = [:]
+        let store = graph.artifactStoreNode
+        for change in plan.actionable where change.action != .remove && change.action != .adopt {
+            guard let step = graph.catalog.step(change.step) else { continue }
+            for file in graph.artifacts.files(readBy: step, on: change.node) {
+                wanted[change.node, default: []].insert(file.sha256)
+                if let store, !graph.catalog.runsBeforeStore(step.id) {
+                    wanted[store.node.name, default: []].insert(file.sha256)
+                }
+            }
+        }
+        return wanted
+    }
+
+    /// The route of each file `step` reads on `node`.
+    /// - Throws: `ArtifactDeliveryError` when a file the node lacks is not in the bundle (or there is none).
+    func routes(for files: [(sha256: String, label: String)], step: StepID, on node: String, session: any NodeSession)
+        async throws -> [String: Route]
+    {
+        guard !files.isEmpty else { return [:] }
+        var routes: [String: Route] = [:]
+        let held = try await holdings(of: node, session: session)
+        let store = graph.catalog.runsBeforeStore(step) ? nil : graph.artifactStoreNode
+        for file in files where routes[file.sha256] == nil {
+            if held.contains(file.sha256) {
+                routes[file.sha256] = .inPlace
+            } else if let store, store.node.name != node {
+                try await publish(file, store: store)
+                routes[file.sha256] = .store(store.url)
+            } else {
+                routes[file.sha256] = .staged(try await upload(file, to: node, session: session))
+            }
+        }
+        return routes
+    }
+
+    private func holdings(of node: String, session: any NodeSession) async throws -> Set<String> {
+        if let known = present[node] { return try await known.value }
+        let digests = wanted[node, default: []]
+        let task = Task { try await Self.ask(session, which: digests) }
+        present[node] = task
+        return try await task.value
+    }
+
+    private func upload(_ file: (sha256: String, label: String), to node: String, session: any NodeSession)
+        async throws -> String
+    {
+        let key = node + " " + file.sha256
+        if let running = uploads[key] { return try await running.value }
+        let source = self.source
+        let task = Task { () throws -> String in
+            guard let source else { throw ArtifactDeliveryError.noBundle(label: file.label, node: node) }
+            guard let local = try source.localFile(sha256: file.sha256) else {
+                throw ArtifactDeliveryError.notInBundle(label: file.label, sha256: file.sha256)
+            }
+            return try await session.upload(file: local, as: "artifact.\(file.sha256)")
+        }
+        uploads[key] = task
+        return try await task.value
+    }
+
+    /// Puts the file on the store node (unless it holds it) and has that node push it into the store.
+    private func publish(_ file: (sha256: String, label: String), store: DesiredGraph.ArtifactStoreNode)
+        async throws
+    {
+        if let running = published[file.sha256] { return try await running.value }
+        let task = Task { () throws in
+            let session: any NodeSession
+            switch await connections.session(for: store.node.connection) {
+            case .success(let open): session = open
+            case .failure(let failure): throw ArtifactDeliveryError.store(node: store.node.name, reason: "\(failure)")
+            }
+            let held = try await holdings(of: store.node.name, session: session)
+            let staged = held.contains(file.sha256) ? "" : try await upload(file, to: store.node.name, session: session)
+            let printed = OutputCollector()
+            let script = Self.publishScript(
+                root: session.filesystemRoot, staged: staged, sha256: file.sha256, url: store.url)
+            let status = try await session.run(script: script) { chunk in printed.append(chunk.bytes) }
+            guard status.code == 0 else {
+                let said = printed.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw ArtifactDeliveryError.store(
+                    node: store.node.name,
+                    reason: "could not publish \(file.label) to \(store.url) (\(status)): \(said)")
+            }
+        }
+        published[file.sha256] = task
+        try await task.value
+    }
+
+    /// One short script: which of these digests the node holds at their paths.
+    private static func ask(_ session: any NodeSession, which digests: Set<String>) async throws -> Set<String> {
+        guard !digests.isEmpty else { return [] }
+        let directory = "\"$ISLET_ROOT\"" + ShellQuoting.quote(ArtifactNeeds.nodePath(sha256: ""))
+        let script =
+            "ISLET_ROOT=\(ShellQuoting.quote(session.filesystemRoot))\n"
+            + "for h in \(digests.sorted().joined(separator: " ")); do [ -f \(directory)\"$h\" ] && echo \"$h\"; done; exit 0\n"
+        let printed = OutputCollector()
+        let status = try await session.run(script: script) { chunk in
+            if chunk.stream == .stdout { printed.append(chunk.bytes) }
+        }
+        guard status.code == 0 else { throw ArtifactDeliveryError.probe(status: "\(status)") }
+        return Set(printed.text.split(separator: "\n").map(String.init).filter(isSHA256Hex))
+    }
+
+    /// On the store node: put the staged file at its path by digest (sha256 checked), then push it into the
+    /// store's registry unless the registry has it (blob upload: POST, then PUT of the file by digest).
+    static func publishScript(root: String, staged: String, sha256 h: String, url: String) -> String {
+        """
+        set -u
+        ISLET_ROOT=\(ShellQuoting.quote(root)); s=\(ShellQuoting.quote(staged)); u=\(ShellQuoting.quote(url))
+        a="$ISLET_ROOT/var/lib/islet/artifacts/sha256"; f="$a/\(h)"
+        if [ ! -f "$f" ]; then
+          [ -n "$s" ] && mkdir -p "$a" && install -m 0644 "$s" "$a/.\(h).new" || { echo "cannot place the file"; exit 3; }
+          x=$(sha256sum < "$a/.\(h).new"); x=${x%% *}
+          [ "$x" = \(h) ] || { rm -f "$a/.\(h).new" "$s"; echo "sha256 on the node is $x"; exit 3; }
+          mv -f "$a/.\(h).new" "$f"
+        fi
+        [ -z "$s" ] || rm -f "$s"
+        r="$u/v2/\(storeRepository)/blobs"
+        curl -fsS -o /dev/null -I "$r/sha256:\(h)" 2>/dev/null && exit 0
+        l=$(curl -fsS -X POST -D - -o /dev/null "$r/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: *//p')
+        [ -n "$l" ] || { echo "the store gave no upload location"; exit 4; }
+        case $l in /*) l="$u$l" ;; esac
+        case $l in *\\?*) l="$l&digest=sha256:\(h)" ;; *) l="$l?digest=sha256:\(h)" ;; esac
+        curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$f" "$l"
+        """
+    }
+}
+
+enum ArtifactDeliveryError: Error, CustomStringConvertible {
+    case noBundle(label: String, node: String)
+    case notInBundle(label: String, sha256: String)
+    case probe(status: String)
+    case store(node: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .noBundle(let label, let node):
+            return "artifact \(label) is not on node \(node) yet; expected --bundle DIR|FILE.tar holding it"
+        case .notInBundle(let label, let sha256):
+            return
+                "artifact \(label) (sha256 \(sha256)) is not in the bundle; expected a bundle made for these stacks and versions (islet bundle create)"
+        case .probe(let status):
+            return "could not ask the node which artifacts it holds (\(status))"
+        case .store(let node, let reason):
+            return "the artifact store on \(node): \(reason)"
+        }
+    }
+}
