@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IsletCore
 
 /// sha256 of files and streams, read in large blocks: a bundle holds gigabytes, so nothing is ever held whole.
 public struct SHA256Stream {
@@ -35,7 +36,7 @@ public struct SHA256Stream {
 
     /// The lowercase hex digest of everything seen so far.
     public func hexDigest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        lowercaseHex(hasher.finalize())
     }
 }
 
