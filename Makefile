@@ -4,8 +4,12 @@ NODES   ?= 3
 ISLET   := .build/debug/islet
 TESTBED := Tests/testbed/testbed
 DEMO    := .demo
+PREFIX  ?= /usr/local
+DESTDIR ?=
+# The binary `install-files` copies; `install` builds it first.
+BINARY  ?= .build/release/islet
 
-.PHONY: deps build test demo demo-down lint
+.PHONY: deps build test demo demo-down lint install install-files
 
 deps:
 	@scripts/install-dependencies
@@ -34,3 +38,17 @@ demo: build
 
 demo-down:
 	$(TESTBED) down
+
+# The release binary as $(PREFIX)/bin/islet and the stacks as $(PREFIX)/share/islet/stacks, where islet
+# looks for them last (README: "Where islet finds its stacks"). DESTDIR is prepended for packaging.
+install:
+	$(SWIFT) build -c release
+	$(MAKE) install-files BINARY=.build/release/islet
+
+# The copy alone, of an already built $(BINARY) (the end-to-end test installs the binary under test this way).
+# Old stacks are removed first, so a stack deleted from the source does not linger in the installed set.
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/islet
+	install -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/islet
+	rm -rf $(DESTDIR)$(PREFIX)/share/islet/stacks
+	cp -R --no-preserve=ownership stacks $(DESTDIR)$(PREFIX)/share/islet/stacks

@@ -61,6 +61,11 @@ static inline int islet_sftp_stat(LIBSSH2_SFTP *sftp, const char *path, unsigned
     return libssh2_sftp_stat_ex(sftp, path, path_len, LIBSSH2_SFTP_STAT, attrs);
 }
 
+static inline int islet_sftp_setstat(LIBSSH2_SFTP *sftp, const char *path, unsigned int path_len,
+                                     LIBSSH2_SFTP_ATTRIBUTES *attrs) {
+    return libssh2_sftp_stat_ex(sftp, path, path_len, LIBSSH2_SFTP_SETSTAT, attrs);
+}
+
 static inline int islet_sftp_realpath(LIBSSH2_SFTP *sftp, const char *path, unsigned int path_len,
                                       char *target, unsigned int target_len) {
     return libssh2_sftp_symlink_ex(sftp, path, path_len, target, target_len,

@@ -1,4 +1,5 @@
 import CLibSSH2
+import IsletCore
 
 /// The SFTP subsystem of one session, opened on first use and kept for the
 /// connection's lifetime. Used in blocking mode, bounded by the session
@@ -71,6 +72,15 @@ final class SFTPClient {
         return rc == 0 ? attributes : nil
     }
 
+    /// Sets the permission bits of `path` exactly.
+    func setPermissions(_ path: String, mode: Int32) throws {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
+        attributes.permissions = UInt(mode)
+        let rc = islet_sftp_setstat(raw, path, UInt32(path.utf8.count), &attributes)
+        guard rc == 0 else { throw error(Int(rc), operation: "chmod", path: path) }
+    }
+
     func unlink(_ path: String) -> Bool {
         libssh2_sftp_unlink_ex(raw, path, UInt32(path.utf8.count)) == 0
     }
@@ -98,16 +108,41 @@ final class SFTPFile {
         }
     }
 
-    /// Writes all of `bytes`; libssh2 pipelines them in 30 000-byte packets.
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let raw, let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return }
-        var offset = 0
-        while offset < bytes.count {
-            // A short count means that much was acknowledged; the rest has
-            // possibly been sent and must be passed again from that point.
-            let n = libssh2_sftp_write(raw, base + offset, bytes.count - offset)
+    /// Writes from here on at `offset` (to continue a partial file).
+    func seek(to offset: Int64) {
+        guard let raw else { return }
+        libssh2_sftp_seek64(raw, UInt64(offset))
+    }
+
+    /// Streams the rest of `reader` to the file, keeping up to `window` bytes in flight.
+    ///
+    /// `libssh2_sftp_write` skips the bytes it was given before and has not acknowledged yet (it already
+    /// holds copies in its outgoing writes), so each call passes the buffer with those bytes still in front,
+    /// their content no longer read, followed by new bytes; it returns once some are acknowledged.
+    /// - Parameter acknowledged: called with the total acknowledged so far after each call.
+    func write(
+        from reader: UploadSourceReader, window: Int, refill: Int, acknowledged: (Int64) -> Void
+    ) throws {
+        guard let raw else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: window, alignment: 16)
+        defer { buffer.deallocate() }
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: CChar.self) else { return }
+        var inFlight = 0
+        var ended = false
+        var total: Int64 = 0
+        while true {
+            var fresh = 0
+            if !ended && (window - inFlight >= refill || inFlight == 0) {
+                fresh = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[inFlight..<window]))
+                ended = fresh == 0
+            }
+            let count = inFlight + fresh
+            if count == 0 { return }
+            let n = libssh2_sftp_write(raw, base, count)
             guard n > 0 else { throw client.error(n, operation: "write", path: path) }
-            offset += n
+            inFlight = count - n
+            total += Int64(n)
+            acknowledged(total)
         }
     }
 

@@ -164,20 +164,21 @@ public final class SSHConnection: Sendable {
         }
     }
 
-    /// Streams the local file at `localPath` to `remotePath` with permissions
-    /// `mode`, through `remotePath.part` renamed into place.
-    public func upload(file localPath: String, to remotePath: String, mode: Int32) async throws {
-        try await withSFTP { sftp in
-            try SFTPUpload(sftp: sftp).upload(.file(localPath), to: remotePath, mode: mode)
-        }
+    /// Puts `upload`'s source at `remotePath` (its destination, resolved by the caller) as `Upload` says:
+    /// through `remotePath.partial` renamed into place, skipped or resumed after one exec that asks the node
+    /// when an expected sha256 or resume is given.
+    public func upload(_ upload: Upload, to remotePath: String) async throws -> UploadResult.Outcome {
+        try await withSFTP { sftp in try SFTPUpload(sftp: sftp).upload(upload, to: remotePath) }
     }
 
-    /// Writes `bytes` to `remotePath` with permissions `mode`, through
-    /// `remotePath.part` renamed into place.
+    /// Streams the local file at `localPath` to `remotePath` with permissions `mode`.
+    public func upload(file localPath: String, to remotePath: String, mode: Int32) async throws {
+        _ = try await upload(Upload(.file(localPath), to: .path(remotePath), mode: mode), to: remotePath)
+    }
+
+    /// Writes `bytes` to `remotePath` with permissions `mode`.
     public func upload(bytes: [UInt8], to remotePath: String, mode: Int32) async throws {
-        try await withSFTP { sftp in
-            try SFTPUpload(sftp: sftp).upload(.bytes(bytes), to: remotePath, mode: mode)
-        }
+        _ = try await upload(Upload(.bytes(bytes), to: .path(remotePath), mode: mode), to: remotePath)
     }
 
     /// Creates the directory `path` (not its parents); succeeds if it exists.
@@ -201,6 +202,15 @@ public final class SSHConnection: Sendable {
         else { return }
         await thread.shutdown()
         await Self.stop(bastion)
+    }
+
+    /// Hands the session thread to `body` until it returns (the forward relay): nothing else may use this
+    /// connection meanwhile, and `body` must return before `close()` can.
+    func startRelay(_ body: @escaping @Sendable (Session) -> Void) {
+        thread.start { state in
+            guard let state else { return }
+            body(state.session)
+        }
     }
 
     /// Why the connection is dead, once a call timed out or lost it; nil while it is usable.

@@ -38,9 +38,15 @@ public struct SSHTransport: Transport {
             host: node.address, port: node.ssh.port, user: node.ssh.user,
             identityFiles: identityFiles, connectTimeout: .seconds(node.ssh.connectTimeout),
             operationTimeout: operationTimeout, bastion: bastion)
+        let (hostKeys, credentials) = (self.hostKeys, self.credentials)
         let connection = try await SSHConnection.connect(
             name: node.name, to: endpoint, hostKeys: hostKeys,
             credentials: credentials)
+        // Forwards get a connection of their own, verified and authenticated like this one.
+        let openForwarding = { @Sendable in
+            try await SSHConnection.connect(
+                name: node.name, to: endpoint, hostKeys: hostKeys, credentials: credentials)
+        }
         var command = "sh -s"
         var passwordLine: [UInt8] = []
         if node.ssh.become == .sudo {
@@ -56,7 +62,7 @@ public struct SSHTransport: Transport {
         }
         return SSHNodeSession(
             connection: connection, command: command, passwordLine: passwordLine,
-            user: node.ssh.user, address: "\(node.address):\(node.ssh.port)")
+            user: node.ssh.user, address: "\(node.address):\(node.ssh.port)", openForwarding: openForwarding)
     }
 
     /// What OpenSSH tries when no identity file is configured and libssh2 can read.
@@ -78,13 +84,18 @@ final class SSHNodeSession: NodeSession {
     let user: String
     let address: String
     private let staging = StagingDirectory()
+    private let forwarding: ForwardingConnection
 
-    init(connection: SSHConnection, command: String, passwordLine: [UInt8], user: String, address: String) {
+    init(
+        connection: SSHConnection, command: String, passwordLine: [UInt8], user: String, address: String,
+        openForwarding: @escaping @Sendable () async throws -> SSHConnection
+    ) {
         self.connection = connection
         self.command = command
         self.passwordLine = passwordLine
         self.user = user
         self.address = address
+        forwarding = ForwardingConnection(open: openForwarding)
     }
 
     var filesystemRoot: String { "" }
@@ -101,14 +112,23 @@ final class SSHNodeSession: NodeSession {
         return ExitStatus(code: status.code, signal: status.signal)
     }
 
-    func upload(file localPath: String, as name: String) async throws -> String {
-        let directory = try await staging.path(for: connection)
-        let remote = directory + "/" + name
-        try await connection.upload(file: localPath, to: remote, mode: 0o600)
-        return remote
+    func upload(_ upload: Upload) async throws -> UploadResult {
+        let remote: String
+        switch upload.destination {
+        case .staging(let name): remote = try await staging.path(for: connection) + "/" + name
+        case .path(let path):
+            guard path.hasPrefix("/") else { throw UploadError.relativeDestination(node: connection.name, path: path) }
+            remote = path
+        }
+        return UploadResult(path: remote, outcome: try await connection.upload(upload, to: remote))
+    }
+
+    func forward(toHost host: String, port: Int) async throws -> any PortForward {
+        try await forwarding.forwarder().open(toHost: host, port: port)
     }
 
     func close() async {
+        await forwarding.close()
         await connection.close()
     }
 }
@@ -125,5 +145,49 @@ private actor StagingDirectory {
         try await connection.makeDirectory(home + "/.islet/staging", mode: 0o700)
         path = home + "/.islet/staging"
         return path!
+    }
+}
+
+/// The second connection of a node session, opened on the first forward; a dead one is replaced by the next.
+private actor ForwardingConnection {
+    private let open: @Sendable () async throws -> SSHConnection
+    private var current: Task<PortForwarder, any Error>?
+    private var closed = false
+
+    init(open: @escaping @Sendable () async throws -> SSHConnection) {
+        self.open = open
+    }
+
+    /// One connection at a time, however many forwards are asked for at once: a forwarder left behind
+    /// would keep its relay, and its thread, running.
+    func forwarder() async throws -> PortForwarder {
+        if closed { throw SSHError.closed(node: "forwarding") }
+        while let task = current {
+            let forwarder = try? await task.value
+            // Another caller replaced it meanwhile: use theirs.
+            if current != task { continue }
+            if let forwarder, forwarder.failure == nil { return forwarder }
+            break
+        }
+        let previous = current
+        let open = self.open
+        let task = Task {
+            if let dead = try? await previous?.value { await dead.shutdown() }
+            let connection = try await open()
+            do {
+                return try PortForwarder(connection: connection)
+            } catch {
+                await connection.close()
+                throw error
+            }
+        }
+        current = task
+        return try await task.value
+    }
+
+    func close() async {
+        closed = true
+        await (try? current?.value)?.shutdown()
+        current = nil
     }
 }

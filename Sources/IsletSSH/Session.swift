@@ -13,16 +13,18 @@ final class Session {
 
     /// Algorithms offered; libssh2 1.10 lacks strict KEX, so only CTR ciphers
     /// with non-EtM MACs are safe against Terrapin-style prefix truncation.
+    /// Within those, OpenSSH's own order: AES-128 first, and HMAC-SHA-256 before SHA-512, which has no
+    /// CPU instructions here and halved upload speed (BENCHMARKS.md, "SFTP upload against scp").
     private static let preferences: [(Int32, String)] = [
         (
             LIBSSH2_METHOD_KEX,
             "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group16-sha512"
         ),
         (LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"),
-        (LIBSSH2_METHOD_CRYPT_CS, "aes256-ctr,aes192-ctr,aes128-ctr"),
-        (LIBSSH2_METHOD_CRYPT_SC, "aes256-ctr,aes192-ctr,aes128-ctr"),
-        (LIBSSH2_METHOD_MAC_CS, "hmac-sha2-512,hmac-sha2-256"),
-        (LIBSSH2_METHOD_MAC_SC, "hmac-sha2-512,hmac-sha2-256"),
+        (LIBSSH2_METHOD_CRYPT_CS, "aes128-ctr,aes192-ctr,aes256-ctr"),
+        (LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr,aes192-ctr,aes256-ctr"),
+        (LIBSSH2_METHOD_MAC_CS, "hmac-sha2-256,hmac-sha2-512"),
+        (LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256,hmac-sha2-512"),
     ]
 
     init(node: String, socket: OwnedFD, operationTimeout: Duration) throws {

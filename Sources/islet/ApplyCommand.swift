@@ -72,6 +72,7 @@ struct ApplyCommand: AsyncParsableCommand {
             progress.finish()
             say("")
             say(ApplyProgress.summary(result, plan: plan, style: style))
+            if !result.artifacts.isEmpty { say(result.artifacts.summary) }
         } catch {
             await connections.closeAll()
             throw fail(error)

@@ -137,23 +137,21 @@ struct BundleCreateCommand: ParsableCommand {
             if partSize != nil && archive == nil { throw UsageError("--split needs --archive FILE.tar") }
             var mirrors = try mirrorsFile.map { try Mirrors(contentsOfFile: $0) } ?? Mirrors()
             for rule in mirror { try mirrors.add(rule, origin: "--mirror \(rule)") }
-            let searched = stacks == nil ? stacksFolderCandidates(inventoryPath: inventory) : []
-            let stacksDirectory =
-                stacks ?? searched.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
+            let (stacksDirectory, searched) = StacksSearch(explicit: stacks, inventoryPath: inventory).resolve()
             let workspace = try Workspace.load(
                 inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: nil, searchedStacks: searched,
                 allowUnpinned: allowUnpinned, extraArchitectures: architectures)
             let http = HTTPOptions(caCertificatePath: cacert, userAgent: "islet/\(Islet.version)")
+            let display = DownloadProgressDisplay(fileDescriptor: STDERR_FILENO)
             let registry = RegistryOptions(
                 credentials: try RegistryCredentials.fromEnvironment(), plainHTTPHosts: Set(plainHTTP),
-                mirrors: mirrors, parallelTransfers: parallel)
+                mirrors: mirrors, parallelTransfers: parallel, board: display.board)
             let request = BundleRequest(
                 workspace: workspace, inventoryPath: inventory, output: output, replacements: replacements,
                 mirrors: mirrors, http: http, registry: registry,
                 isletBinary: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                     ?? CommandLine.arguments[0],
                 isletVersion: Islet.version, parallel: parallel)
-            let display = DownloadProgressDisplay(fileDescriptor: STDERR_FILENO)
             let manifest: BundleManifest
             do {
                 defer { display.close() }

@@ -6,8 +6,12 @@ struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", abstract: "Write a commented example inventory built from the stacks' declarations.")
 
-    @Option(help: "The folder of stacks.")
-    var stacks: String = "stacks"
+    @Option(
+        help: """
+            The folder of stacks (default: ./stacks, else stacks/ or ../stacks beside the output, else the stacks \
+            installed with islet).
+            """)
+    var stacks: String?
 
     @Option(name: .shortAndLong, help: "Where to write the inventory ('-' for standard output).")
     var output: String = "inventory.yaml"
@@ -17,7 +21,9 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let text = ExampleInventory.render(try Catalog.load(directory: stacks))
+            let search = StacksSearch(explicit: stacks, inventoryPath: output == "-" ? nil : output)
+            let (directory, searched) = search.resolve()
+            let text = ExampleInventory.render(try Catalog.load(directory: directory, searched: searched))
             if output == "-" {
                 say(text, terminator: "")
                 return

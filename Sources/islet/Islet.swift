@@ -9,7 +9,7 @@ struct IsletCommand: AsyncParsableCommand {
         version: Islet.version,
         subcommands: [
             InitCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self,
-            OutputCommand.self, SSHCommand.self, BundleCommand.self, VersionCommand.self,
+            OutputCommand.self, SSHCommand.self, BundleCommand.self, VersionCommand.self, DebugCommand.self,
         ]
     )
 

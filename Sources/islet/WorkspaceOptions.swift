@@ -9,7 +9,11 @@ struct WorkspaceOptions: ParsableArguments {
     @Option(name: [.short, .customLong("inventory")], help: "The inventory file.")
     var inventory: String = "inventory.yaml"
 
-    @Option(help: "The folder of stacks (default: ./stacks, else stacks/ or ../stacks beside the inventory).")
+    @Option(
+        help: """
+            The folder of stacks (default: ./stacks, else stacks/ or ../stacks beside the inventory, else the \
+            stacks installed with islet in <its folder>/../share/islet/stacks).
+            """)
     var stacks: String?
 
     @Option(help: "The state file (default: .islet/state.json beside the inventory).")
@@ -31,10 +35,9 @@ struct WorkspaceOptions: ParsableArguments {
         help: "Accept and record host keys not yet known (like OpenSSH's accept-new); a changed key is always refused.")
     var acceptNewHostKeys = false
 
-    var stacksDirectory: String {
-        if let stacks { return stacks }
-        let candidates = stacksFolderCandidates(inventoryPath: inventory)
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/.") } ?? "stacks"
+    /// Where the stacks are looked for; `loadWorkspace` adds the bundle's.
+    var stacksSearch: StacksSearch {
+        StacksSearch(explicit: stacks, inventoryPath: inventory)
     }
 
     /// Loads and validates. Before connecting over SSH (`connecting`, without `--local`), a missing identity file is
@@ -44,20 +47,22 @@ struct WorkspaceOptions: ParsableArguments {
     func loadWorkspace(connecting: Bool = true, rotateSecrets: Bool = false, bundle: OpenedBundle? = nil) throws
         -> Workspace
     {
-        var stacksFolder = stacksDirectory
+        var search = stacksSearch
         if let bundle {
-            if stacks == nil {
-                stacksFolder = try bundle.stacksFolder()
-            } else if try StacksTreeDigest.digest(ofFolderAt: stacksFolder) != bundle.manifest.stacks.sha256 {
-                throw UsageError(
-                    "--stacks \(stacksFolder) differs from the stacks the bundle \(bundle.source.location) was made for; expected the bundle's own stacks (leave out --stacks) or a bundle made from these (islet bundle create)"
-                )
+            if let stacks {
+                guard try StacksTreeDigest.digest(ofFolderAt: stacks) == bundle.manifest.stacks.sha256 else {
+                    throw UsageError(
+                        "--stacks \(stacks) differs from the stacks the bundle \(bundle.source.location) was made for; expected the bundle's own stacks (leave out --stacks) or a bundle made from these (islet bundle create)"
+                    )
+                }
+            } else {
+                search.bundleStacks = try bundle.stacksFolder()
             }
         }
+        let (stacksDirectory, searched) = search.resolve()
         let workspace = try Workspace.load(
-            inventoryPath: inventory, stacksDirectory: stacksFolder, statePath: state, rotateSecrets: rotateSecrets,
-            searchedStacks: stacks == nil && bundle == nil ? stacksFolderCandidates(inventoryPath: inventory) : [],
-            bundle: bundle?.manifest)
+            inventoryPath: inventory, stacksDirectory: stacksDirectory, statePath: state, rotateSecrets: rotateSecrets,
+            searchedStacks: searched, bundle: bundle?.manifest)
         var warnings = workspace.inventory.missingIdentityFiles.map(\.warning)
         if connecting && local == nil {
             warnings = try workspace.inventory.checkIdentityFilesForSSH(

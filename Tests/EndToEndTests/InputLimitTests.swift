@@ -122,9 +122,12 @@ import Testing
         try "apiVersion: islet/v1\n".write(toFile: root + "/inventory.yaml", atomically: true, encoding: .utf8)
         let validated = try IsletProcess.run(["validate", "-i", "inventory.yaml"], in: root)
         #expect(validated.status == 1)
+        // Last, the stacks installed beside the binary (none beside a build's binary).
+        let installed = URL(fileURLWithPath: IsletProcess.binary).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("../share/islet/stacks").standardizedFileURL.path
         #expect(
             validated.stderr.hasPrefix(
-                "error: stacks: no stacks found; searched stacks, \(root)/stacks and \(root)/../stacks; expected folders that each hold a stack.yaml (or --stacks DIR)"
+                "error: stacks: no stacks found; searched stacks, \(root)/stacks, \(root)/../stacks and \(installed); expected folders that each hold a stack.yaml (or --stacks DIR)"
             ), "\(validated.stderr)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IsletTestSupport
 import Testing
 
 /// How islet's scripts behave on a node: nothing in argv, one run at a time, nothing left behind.

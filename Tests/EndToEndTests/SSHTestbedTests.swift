@@ -1,5 +1,6 @@
 import Foundation
 import IsletCore
+import IsletTestSupport
 import Testing
 
 /// The real `islet` binary against simulated nodes over real SSH, as `ops` with sudo.

@@ -1,4 +1,5 @@
 import Foundation
+import IsletCore
 import Testing
 
 @testable import IsletSSH
@@ -26,7 +27,7 @@ import Testing
         try await connection.upload(bytes: Array("old".utf8), to: path, mode: 0o600)
         try await connection.upload(bytes: Array("new".utf8), to: path, mode: 0o644)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
-        #expect(!FileManager.default.fileExists(atPath: path + ".part"))
+        #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
         await connection.close()
     }
 
@@ -38,14 +39,16 @@ import Testing
             try await connection.upload(bytes: [1, 2, 3], to: path, mode: 0o600)
         } throws: { error in
             guard case SSHError.sftpFailed("test-node", _, let failedPath, let message) = error else { return false }
-            return failedPath == path + ".part" && message.contains("no such file")
+            return failedPath == path + ".partial" && message.contains("no such file")
         }
         await #expect {
             try await connection.upload(
                 file: fixture.scratch + "/no-local-file", to: fixture.scratch + "/x", mode: 0o600)
         } throws: { error in
-            guard case SSHError.localFileFailed("test-node", _, _) = error else { return false }
-            return !FileManager.default.fileExists(atPath: fixture.scratch + "/x.part")
+            guard case UploadError.unreadableSource("test-node", fixture.scratch + "/no-local-file", _) = error else {
+                return false
+            }
+            return !FileManager.default.fileExists(atPath: fixture.scratch + "/x.partial")
         }
         await connection.close()
     }
@@ -66,7 +69,7 @@ import Testing
         #expect(status.code == 0)
         let localSum = try await shell(["/usr/bin/sha256sum", local]).prefix(64)
         #expect(output.stdoutText.prefix(64) == localSum)
-        // The file is 64 MiB; the upload buffer is 1 MiB.
+        // The file is 64 MiB; at most 4 MiB is in flight (held twice: the read buffer and libssh2's copy).
         #expect(growth < 24 * 1024 * 1024, "resident memory grew by \(growth) bytes")
         await connection.close()
     }

@@ -53,6 +53,37 @@ public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
         return target
     }
 
+    /// Pushes an image from the bundle's layout to `registry` (plain HTTP, reached through a forward or on
+    /// loopback, so no proxy applies) under its internal name.
+    public func pushImage(reference: String, to registry: String) throws -> String {
+        let upstream = try ImageReference(parsing: reference)
+        let client = RegistryClient(
+            http: HTTPClient(options: HTTPOptions(environment: [:])),
+            options: RegistryOptions(plainHTTPHosts: [registry]))
+        let report = try client.push(upstream, from: try layout(), to: try upstream.internalReference(at: registry))
+        return "\(reference) → \(report.target): \(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), "
+            + "\(report.blobsSkipped) already there"
+    }
+
+    /// The image layout: in place for a folder; for an archive, its `oci/` copied out once.
+    private func layout() throws -> ImageLayout {
+        if source.form == .folder { return try ImageLayout.open(at: source.location + "/oci") }
+        return try lock.withLock {
+            let target = scratch + "/oci"
+            // Marked complete only once every member is out: a failed copy is not taken for a layout.
+            if !FileManager.default.fileExists(atPath: scratch + "/oci.copied") {
+                for member in source.members.values where member.path.hasPrefix("oci/") && member.kind == .file {
+                    let path = scratch + "/" + member.path
+                    try FileManager.default.createDirectory(
+                        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try source.copy(member, to: path)
+                }
+                FileManager.default.createFile(atPath: scratch + "/oci.copied", contents: nil)
+            }
+            return try ImageLayout.open(at: target)
+        }
+    }
+
     /// One line for the plan: what the bundle is, and what in it was replaced or is unpinned.
     public func summary(needs: ArtifactNeeds) -> String {
         var text =

@@ -144,8 +144,12 @@ public struct DownloadError: Error, CustomStringConvertible {
         case .digestMismatch(let expected, let actual):
             return
                 "\(artifact): sha256 mismatch for \(url): expected \(expected), got \(actual) (the download was deleted)"
-        case .transfer(let error):
+        case .transfer(let error as HTTPError):
             return "\(artifact): \(error)"
+        case .transfer(let error as HTTPStatusError):
+            return "\(artifact): \(error)"
+        case .transfer(let error):
+            return "\(artifact): GET \(url): \(error)"
         case .file(let path, let problem):
             return "\(artifact): \(path): \(problem)"
         }

@@ -70,6 +70,11 @@ final class PartialFile {
         }
 
         var total: Int64?
+        var onDisk = size
+        // Hashing overlaps receiving and writing; joined below whatever happens, so that `digest` again
+        // describes the bytes on disk when the next attempt resumes.
+        var hasher: OverlappedHasher?
+        defer { if let hasher { finish(hasher) } }
         let request = HTTPRequest(url: url, headers: headers, resumeFrom: size > 0 ? size : nil)
         _ = try client.send(
             request,
@@ -98,16 +103,31 @@ final class PartialFile {
                 guard lseek(descriptor, 0, SEEK_END) >= 0 else {
                     throw FileError(path: path, "cannot seek", errno: errno)
                 }
-                progress(DownloadProgress(bytes: digest?.count ?? 0, total: total))
+                onDisk = digest?.count ?? 0
+                progress(DownloadProgress(bytes: onDisk, total: total))
             },
             receive: { chunk in
                 try write(chunk, to: descriptor)
-                digest!.update(chunk)
-                progress(DownloadProgress(bytes: digest!.count, total: total))
+                if hasher == nil { hasher = OverlappedHasher(continuing: digest ?? SHA256Stream()) }
+                hasher!.feed(chunk)
+                onDisk += Int64(chunk.count)
+                progress(DownloadProgress(bytes: onDisk, total: total))
             })
-        let received = digest!.count
-        if let total, received != total { throw DownloadSetback.incomplete(expected: total, received: received) }
-        return Outcome(sha256: digest!.hexDigest(), size: received, resumedBytes: resumedBytes ?? 0)
+        if let started = hasher {
+            hasher = nil
+            finish(started)
+        }
+        guard let digest else { throw FileError(path: path, "cannot hash", errno: EIO) }
+        if let total, digest.count != total {
+            throw DownloadSetback.incomplete(expected: total, received: digest.count)
+        }
+        return Outcome(sha256: digest.hexDigest(), size: digest.count, resumedBytes: resumedBytes ?? 0)
+    }
+
+    /// Waits for the hasher; its digest stands for the file unless a failed write left the file unknown.
+    private func finish(_ hasher: OverlappedHasher) {
+        let stream = hasher.finish()
+        if digest != nil { digest = stream }
     }
 
     /// Empties the file: the server sends everything again.

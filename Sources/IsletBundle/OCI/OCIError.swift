@@ -29,9 +29,9 @@ public enum OCIError: Error, CustomStringConvertible, Equatable {
         case .malformed(let source, let reason):
             return "\(source): \(reason)"
         case .digestMismatch(let source, let expected, let actual):
-            return "\(source): content has digest \(actual), expected \(expected); nothing was stored"
+            return "\(source): content has digest \(actual), expected \(expected)"
         case .sizeMismatch(let source, let expected, let actual):
-            return "\(source): content is \(actual) bytes, expected \(expected); nothing was stored"
+            return "\(source): content is \(actual) bytes, expected \(expected)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         case .notInLayout(let reference, let layout):

@@ -4,6 +4,8 @@ import Foundation
 public struct ApplyResult: Sendable {
     public var results: [(change: PlannedChange, outcome: StepOutcome)]
     public var logDirectory: String
+    /// What artifact delivery moved (empty when no step read artifacts).
+    public var artifacts = ArtifactTraffic()
 
     public var failures: [(change: PlannedChange, outcome: StepOutcome)] {
         results.filter { if case .failed = $0.outcome { return true } else { return false } }
@@ -84,7 +86,8 @@ public struct Applier: Sendable {
             ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log,
             delivery: ArtifactDelivery(
                 source: artifacts, graph: workspace.graph, connections: connections,
-                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph)))
+                wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph),
+                note: { text in logger.info("\(text)") }))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })
         let removalOutcomes = await run(removals, context: context, observer: observer, canJoin: { _, _ in true })
@@ -101,7 +104,8 @@ public struct Applier: Sendable {
             logger.error(
                 "could not write the whole state; its journal keeps every change", metadata: ["error": "\(error)"])
         }
-        return ApplyResult(results: results, logDirectory: log.directory)
+        return ApplyResult(
+            results: results, logDirectory: log.directory, artifacts: await context.delivery.traffic)
     }
 
     private func run(
@@ -123,10 +127,18 @@ public struct Applier: Sendable {
             jobOf[StepInstance(step: job.change.step, node: job.change.node)] = index
         }
         let lookup = jobOf
+        let store = graph.catalog.artifactStore?.step
         return { candidate, batch in
             let change = jobs[candidate].change
             let reader = StepInstance(step: change.step, node: change.node)
-            let sources = graph.catalog.step(change.step)?.outputSources ?? []
+            let step = graph.catalog.step(change.step)
+            // Artifacts come from the store once it answers, which is only after its step's round trip.
+            if let store, step?.readsArtifacts == true, !graph.catalog.runsBeforeStore(change.step),
+                batch.contains(where: { jobs[$0].change.step == store })
+            {
+                return false
+            }
+            let sources = step?.outputSources ?? []
             return sources.allSatisfy { source in
                 guard let producer = graph.producer(of: source, for: reader), let job = lookup[producer] else {
                     return true

@@ -117,6 +117,7 @@ struct StepLife: Sendable {
                 let routes = try await context.delivery.routes(
                     for: needed, step: step.id, on: node.name, session: session)
                 life.artifacts = needed.map { ($0.sha256, routes[$0.sha256] ?? .inPlace) }
+                try await context.delivery.pushImages(context.graph.artifacts.images(readBy: step), step: step.id)
             }
             return life
         } catch let error as StepFailure {

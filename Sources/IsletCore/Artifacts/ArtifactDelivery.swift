@@ -32,8 +32,18 @@ actor ArtifactDelivery {
     private var uploads: [String: Task<String, Error>] = [:]
     /// Per digest: its publication into the store.
     private var published: [String: Task<Void, Error>] = [:]
+    /// Per image reference: its push into the store.
+    private var pushed: [String: Task<Void, Error>] = [:]
+    /// What crossed the operator's link, for the apply's summary.
+    private(set) var traffic = ArtifactTraffic()
+    /// Told one line per transfer, for the run log.
+    private let note: @Sendable (String) -> Void
 
-    init(source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>]) {
+    init(
+        source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>],
+        note: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.note = note
         self.source = source
         self.graph = graph
         self.connections = connections
@@ -69,14 +79,64 @@ actor ArtifactDelivery {
         for file in files where routes[file.sha256] == nil {
             if held.contains(file.sha256) {
                 routes[file.sha256] = .inPlace
-            } else if let store, store.node.name != node {
+            } else if let store {
+                // Publishing puts the file in place on the store node first: that node needs no fetch.
                 try await publish(file, store: store)
-                routes[file.sha256] = .store(store.url)
+                if store.node.name == node {
+                    routes[file.sha256] = .inPlace
+                } else {
+                    routes[file.sha256] = .store(store.url)
+                    traffic.storeFetches += 1
+                }
             } else {
                 routes[file.sha256] = .staged(try await upload(file, to: node, session: session))
             }
         }
         return routes
+    }
+
+    /// Pushes each image `step` reads into the store, once per apply, through a port forward to the store
+    /// node (its registry need not be reachable from the operator's machine).
+    func pushImages(_ references: [String], step: StepID) async throws {
+        guard !references.isEmpty else { return }
+        guard let store = graph.artifactStoreNode, !graph.catalog.runsBeforeStore(step) else {
+            throw ArtifactDeliveryError.noStore(step: step.description)
+        }
+        for reference in references { try await push(reference, store: store) }
+    }
+
+    private func push(_ reference: String, store: DesiredGraph.ArtifactStoreNode) async throws {
+        if let running = pushed[reference] { return try await running.value }
+        let source = self.source
+        let connections = self.connections
+        let task = Task { () throws in
+            guard let source else {
+                throw ArtifactDeliveryError.noBundle(label: "image \(reference)", node: store.node.name)
+            }
+            let session: any NodeSession
+            switch await connections.session(for: store.node.connection) {
+            case .success(let open): session = open
+            case .failure(let failure): throw ArtifactDeliveryError.store(node: store.node.name, reason: "\(failure)")
+            }
+            let forward = try await session.forward(toHost: store.host, port: store.port)
+            defer { Task { await forward.close() } }
+            do {
+                let line = try source.pushImage(reference: reference, to: forward.address)
+                self.note("image pushed to the store on \(store.node.name): \(line)")
+            } catch {
+                let through = forward.failures.last.map { " (\($0))" } ?? ""
+                throw ArtifactDeliveryError.store(
+                    node: store.node.name, reason: "could not push image \(reference): \(error)\(through)")
+            }
+        }
+        pushed[reference] = task
+        do {
+            try await task.value
+        } catch {
+            pushed[reference] = nil
+            throw error
+        }
+        traffic.imagesPushed += 1
     }
 
     private func holdings(of node: String, session: any NodeSession) async throws -> Set<String> {
@@ -93,15 +153,20 @@ actor ArtifactDelivery {
         let key = node + " " + file.sha256
         if let running = uploads[key] { return try await running.value }
         let source = self.source
-        let task = Task { () throws -> String in
+        let task = Task { () throws -> (path: String, sent: Int64) in
             guard let source else { throw ArtifactDeliveryError.noBundle(label: file.label, node: node) }
             guard let local = try source.localFile(sha256: file.sha256) else {
                 throw ArtifactDeliveryError.notInBundle(label: file.label, sha256: file.sha256)
             }
-            return try await session.upload(file: local, as: "artifact.\(file.sha256)")
+            let result = try await session.upload(Upload(.file(local), to: .staging("artifact.\(file.sha256)")))
+            return (result.path, result.bytesSent)
         }
-        uploads[key] = task
-        return try await task.value
+        uploads[key] = Task { try await task.value.path }
+        let (path, sent) = try await task.value
+        traffic.filesSent += 1
+        traffic.bytesSent += sent
+        note("artifact \(file.label) sent to \(node): \(sent) bytes")
+        return path
     }
 
     /// Puts the file on the store node (unless it holds it) and has that node push it into the store.
@@ -129,7 +194,12 @@ actor ArtifactDelivery {
             }
         }
         published[file.sha256] = task
-        try await task.value
+        do {
+            try await task.value
+        } catch {
+            published[file.sha256] = nil  // a later step may find the store up: it tries again
+            throw error
+        }
     }
 
     /// One short script: which of these digests the node holds at their paths.
@@ -172,11 +242,33 @@ actor ArtifactDelivery {
     }
 }
 
+/// What one apply's artifact delivery moved, for its summary.
+public struct ArtifactTraffic: Sendable, Equatable {
+    /// Files uploaded from the operator's machine, and their bytes.
+    public var filesSent = 0
+    public var bytesSent: Int64 = 0
+    /// Files nodes fetched from the artifact store over the LAN.
+    public var storeFetches = 0
+    public var imagesPushed = 0
+
+    public var isEmpty: Bool { filesSent == 0 && storeFetches == 0 && imagesPushed == 0 }
+
+    /// `Artifacts: 1 file sent (64.0 MiB), 3 fetched from the store, 2 images pushed.`
+    public var summary: String {
+        let mib = String(format: "%.1f", Double(bytesSent) / 1_048_576)
+        return
+            "Artifacts: \(filesSent) file(s) sent from here (\(mib) MiB), \(storeFetches) fetched by nodes from the store, "
+            + "\(imagesPushed) image(s) pushed to the store."
+    }
+}
+
 enum ArtifactDeliveryError: Error, CustomStringConvertible {
     case noBundle(label: String, node: String)
     case notInBundle(label: String, sha256: String)
     case probe(status: String)
     case store(node: String, reason: String)
+    case noImages(reference: String)
+    case noStore(step: String)
 
     var description: String {
         switch self {
@@ -189,6 +281,11 @@ enum ArtifactDeliveryError: Error, CustomStringConvertible {
             return "could not ask the node which artifacts it holds (\(status))"
         case .store(let node, let reason):
             return "the artifact store on \(node): \(reason)"
+        case .noImages(let reference):
+            return "image \(reference): this artifact source holds no images; expected --bundle DIR|FILE.tar"
+        case .noStore(let step):
+            return
+                "step \(step) reads images, but no stack declares an artifactStore to push them to (or the store needs this step first); expected an artifactStore: in the stack that runs the registry"
         }
     }
 }

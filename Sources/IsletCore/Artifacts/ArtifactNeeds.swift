@@ -218,6 +218,14 @@ public struct ArtifactNeeds: Sendable {
         }
     }
 
+    /// The upstream references of the images `step` reads.
+    func images(readBy step: Step) -> [String] {
+        step.inputs.compactMap { input in
+            guard case .artifact(let id) = input.reference else { return nil }
+            return imageByID[id]?.reference
+        }
+    }
+
     /// Where a file artifact lives on a node: by its digest, so a new build is a new path (and a new
     /// fingerprint for every step that reads it).
     public static func nodePath(sha256: String) -> String { "/var/lib/islet/artifacts/sha256/\(sha256)" }

@@ -159,6 +159,9 @@ public struct DesiredGraph: Sendable {
     public struct ArtifactStoreNode: Sendable {
         public var node: Node
         public var url: String
+        /// Where the store listens, as the node itself reaches it.
+        public var host: String
+        public var port: Int
     }
 
     /// Where the declared artifact store runs: the node of the store step's first instance, at the port
@@ -167,13 +170,14 @@ public struct DesiredGraph: Sendable {
         guard let store = catalog.artifactStore,
             let name = instances.first(where: { $0.step == store.step })?.node, let node = node(named: name)
         else { return nil }
-        let port: String
+        let text: String
         switch store.port {
-        case .setting(let key): port = inventory.settings[key]?.environmentText ?? ""
-        case .literal(let value): port = value.environmentText
+        case .setting(let key): text = inventory.settings[key]?.environmentText ?? ""
+        case .literal(let value): text = value.environmentText
         default: return nil
         }
+        guard let port = Int(text) else { return nil }
         let host = node.address.contains(":") ? "[\(node.address)]" : node.address
-        return ArtifactStoreNode(node: node, url: "http://\(host):\(port)")
+        return ArtifactStoreNode(node: node, url: "http://\(host):\(port)", host: node.address, port: port)
     }
 }

@@ -35,14 +35,26 @@ public protocol NodeSession: AnyObject, Sendable {
     /// arrives, and the script ends once the feed is closed. Output is streamed to `output` as it arrives.
     func run(feed: ScriptFeed, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus
 
-    /// Copies a local file into the session's private staging directory and returns its path on the node.
-    func upload(file localPath: String, as name: String) async throws -> String
+    /// Puts a file on the node as `upload` says: in the staging directory or at a path, skipped when the
+    /// destination already has the expected sha256, resumed from a `.partial` when asked.
+    /// - Throws: `UploadError`, or the transport's error for a failed connection or file operation.
+    func upload(_ upload: Upload) async throws -> UploadResult
+
+    /// Opens a local address whose connections reach `host:port` as the node sees it. It must not hold up
+    /// the session's scripts and uploads: the SSH transport carries it on a second connection to the node.
+    /// - Throws: when that connection cannot be opened (the error names the node).
+    func forward(toHost host: String, port: Int) async throws -> any PortForward
 
     /// Ends the connection and releases everything it holds.
     func close() async
 }
 
 extension NodeSession {
+    /// Copies a local file into the session's private staging directory and returns its path on the node.
+    public func upload(file localPath: String, as name: String) async throws -> String {
+        try await upload(Upload(.file(localPath), to: .staging(name))).path
+    }
+
     /// Runs a script given whole.
     public func run(script: String, output: @escaping @Sendable (OutputChunk) -> Void) async throws -> ExitStatus {
         try await run(feed: ScriptFeed(whole: script), output: output)

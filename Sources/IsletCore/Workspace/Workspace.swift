@@ -90,15 +90,3 @@ func digest(ofDirectory path: String) throws -> String {
     }
     return "sha256:" + sha256Hex(Data(manifest.utf8))
 }
-
-/// Where islet looks for stacks when `--stacks` is not given: ./stacks, then stacks/ and ../stacks beside the
-/// inventory.
-public func stacksFolderCandidates(inventoryPath: String) -> [String] {
-    let inventoryFolder = URL(fileURLWithPath: inventoryPath).deletingLastPathComponent().path
-    var candidates: [String] = []
-    for candidate in ["stacks", inventoryFolder + "/stacks", inventoryFolder + "/../stacks"]
-    where !candidates.contains(candidate) {
-        candidates.append(candidate)
-    }
-    return candidates
-}

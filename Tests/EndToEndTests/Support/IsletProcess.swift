@@ -45,10 +45,11 @@ struct IsletProcess {
     /// - Parameter umask: run islet under this umask (octal, e.g. "000"), through sh.
     /// islet's per-user files (`$XDG_CONFIG_HOME/islet/known_hosts`) go to `directory/.config` unless
     /// `environment` says otherwise, so tests never read or write the real user's.
+    /// - Parameter executable: another copy of islet (an installed one) instead of the build's.
     @discardableResult
     static func run(
         _ arguments: [String], in directory: String, input: String = "", environment: [String: String] = [:],
-        umask: String? = nil, limits: Limits? = nil
+        umask: String? = nil, limits: Limits? = nil, executable: String = binary
     )
         throws -> Result
     {
@@ -59,9 +60,10 @@ struct IsletProcess {
         if let limits { setup += ["ulimit -v \(limits.addressSpaceKiB)", "ulimit -t \(limits.cpuSeconds)"] }
         if !setup.isEmpty {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", (setup + ["exec \"$0\" \"$@\""]).joined(separator: " && "), binary] + arguments
+            process.arguments =
+                ["-c", (setup + ["exec \"$0\" \"$@\""]).joined(separator: " && "), executable] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: binary)
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)

@@ -78,6 +78,24 @@ import Testing
         #expect(requests.map { $0.headers["range"] } == ["bytes=700000-"])
     }
 
+    @Test func a206ForAnotherRangeIsNotAppendedButStartsOver() throws {
+        let world = try World()
+        defer { world.remove() }
+        try Data(world.content[..<500_000]).write(to: URL(fileURLWithPath: world.partial.ensuringFolder()))
+        try world.server.setRules(["/kubeadm": ["wrong_range": true]])
+        var retries: [RetryPolicy.Retry] = []
+        let result = try world.downloader.download(
+            "kubeadm", from: world.server.url("/kubeadm"), to: world.destination, sha256: sha256Hex(world.content),
+            onRetry: { retries.append($0) })
+        #expect(result.resumedBytes == 0)
+        #expect(world.onDisk(world.destination) == world.content)
+        #expect(try world.server.requests(to: "/kubeadm").map { $0.headers["range"] } == ["bytes=500000-", nil])
+        #expect(
+            retries.map { "\($0.error)" } == [
+                "asked for bytes from 500000, the server answered Content-Range bytes 0-3145727/3145728"
+            ])
+    }
+
     @Test func aStalePartialFromAnotherBuildIsThrownAwayOnceTheDigestDisagrees() throws {
         let world = try World()
         defer { world.remove() }

@@ -49,6 +49,30 @@ import Testing
         #expect(throws: OCIError.self) { try layout.read(descriptor) }
     }
 
+    /// A downloaded file becomes a blob only when it hashes to what was declared.
+    @Test func adoptsFilesThatMatchTheirDigest() throws {
+        let directory = try makeScratchDirectory("islet-layout")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let layout = try ImageLayout.create(at: "\(directory)/oci")
+        let bytes = Array("#!/bin/sh\necho kubeadm\n".utf8)
+        let file = "\(directory)/kubeadm"
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let expected = Descriptor(mediaType: "application/octet-stream", bytes: bytes)
+        let wrong = Descriptor(mediaType: "application/octet-stream", bytes: Array("other".utf8))
+        #expect(throws: OCIError.sizeMismatch(source: file, expected: 5, actual: Int64(bytes.count))) {
+            try layout.adopt(fileAt: file, as: wrong)
+        }
+        var sameSize = expected
+        sameSize.digest = Digest.of(Array(repeating: 0, count: bytes.count))
+        #expect(throws: OCIError.digestMismatch(source: file, expected: sameSize.digest, actual: expected.digest)) {
+            try layout.adopt(fileAt: file, as: sameSize)
+        }
+        #expect(FileManager.default.fileExists(atPath: file))
+        try layout.adopt(fileAt: file, as: expected)
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(try layout.read(expected) == bytes)
+    }
+
     @Test func leftoverPartialsOfDeadProcessesAreRemoved() throws {
         let directory = try makeScratchDirectory("islet-layout")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -56,7 +80,7 @@ import Testing
         let pid = try toolOutput(["/bin/sh", "-c", "echo $$"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let dead = "\(directory)/blobs/sha256/.partial-\(pid)-abcdef"
         let mine = "\(directory)/blobs/sha256/.partial-\(getpid())-abcdef"
-        for path in [dead, mine] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [dead, mine] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         _ = try ImageLayout.create(at: directory)
         #expect(!FileManager.default.fileExists(atPath: dead))
         #expect(FileManager.default.fileExists(atPath: mine))

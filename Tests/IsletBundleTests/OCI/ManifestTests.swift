@@ -92,6 +92,17 @@ import Testing
         #expect(!String(decoding: trimmed.bytes, as: UTF8.self).contains("\\/"))
     }
 
+    /// A registry's passing trouble is retried; what will not change is not.
+    @Test func onlyPassingRegistryErrorsAdviseARetry() throws {
+        func advice(_ status: Int) -> RetryAdvice {
+            OCIError.registry(method: "GET", url: "u", status: status, detail: "").retryAdvice
+        }
+        #expect([500, 502, 503, 429, 408].map(advice) == Array(repeating: .backoff, count: 5))
+        #expect([400, 401, 403, 404].map(advice) == Array(repeating: .never, count: 4))
+        let digest = try Digest(Self.layer)
+        #expect(OCIError.digestMismatch(source: "u", expected: digest, actual: digest).retryAdvice == .never)
+    }
+
     @Test func digestsAreSha256Only() throws {
         #expect(try Digest("sha256:" + String(repeating: "f", count: 64)).hex.count == 64)
         #expect(throws: OCIError.self) { try Digest("sha512:" + String(repeating: "f", count: 128)) }

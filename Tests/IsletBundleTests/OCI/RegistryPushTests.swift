@@ -41,9 +41,13 @@ import Testing
 
         let target = try upstream.internalReference(at: work.internalRegistry.host)
         #expect(target.repository == "127.0.0.1_\(work.pull.upstream.port)/team/app")
-        let report = try work.client.push(upstream, from: work.pull.layout, to: target)
+        let board = TransferBoard()
+        let shown = loopbackClient(
+            RegistryOptions(plainHTTPHosts: [work.pull.upstream.host, work.internalRegistry.host], board: board))
+        let report = try shown.push(upstream, from: work.pull.layout, to: target)
         #expect(report.digest == pulled.digest)
         #expect(report.blobsSent == 5)  // 2 configs, 2 own layers, 1 shared layer
+        #expect(board.frame().finishedCount == 5)
         #expect(report.blobsSkipped == 0)
         #expect(report.blobsMounted == 0)
         #expect(report.manifestsSent == 3)

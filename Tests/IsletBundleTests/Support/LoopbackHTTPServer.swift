@@ -178,13 +178,16 @@ func makeScratchDirectory(_ prefix: String) throws -> String {
     return path
 }
 
-/// Bytes that differ at every offset, so a misplaced range shows in the digest.
+/// Bytes that differ at every offset, so a misplaced range shows in the digest (a linear congruential
+/// sequence, eight bytes per step: test builds are unoptimised, and files here are megabytes).
 func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+    var words = [UInt64](repeating: 0, count: (count + 7) / 8)
     var state = seed
-    return (0..<count).map { _ in
+    for index in words.indices {
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return UInt8(truncatingIfNeeded: state >> 33)
+        words[index] = state
     }
+    return words.withUnsafeBytes { Array($0.prefix(count)) }
 }
 
 /// The hex sha256 of `bytes`.

@@ -17,6 +17,7 @@ again on every request, mapping a request path to what to do with it:
                 "cut_after": 1048576, "cut_times": 1,   # send this many body bytes, then drop the connection
                 "stall_after": 1024, "stall_seconds": 30,  # send this many, then nothing for a while
                 "ignore_range": true,                   # answer 200 with the whole file to a Range request
+                "wrong_range": true,                    # answer a Range request with a 206 from byte 0
                 "redirect": "http://127.0.0.2:PORT/f.bin",  # 302 to another loopback server
                 "status": 404}}                         # answer only this status
 
@@ -123,7 +124,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if requested and not rule.get("ignore_range"):
             spec = requested.removeprefix("bytes=")
             first, _, last = spec.partition("-")
-            start = int(first)
+            start = 0 if rule.get("wrong_range") else int(first)
             end = min(int(last), size - 1) if last else size - 1
             if start >= size:
                 return self.answer(416, b"", [("Content-Range", f"bytes */{size}")])

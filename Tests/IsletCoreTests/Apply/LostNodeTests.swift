@@ -50,8 +50,12 @@ import Testing
                 return try await inner.run(feed: feed, output: output)
             }
 
-            func upload(file localPath: String, as name: String) async throws -> String {
-                try await inner.upload(file: localPath, as: name)
+            func upload(_ upload: Upload) async throws -> UploadResult {
+                try await inner.upload(upload)
+            }
+
+            func forward(toHost host: String, port: Int) async throws -> any PortForward {
+                try await inner.forward(toHost: host, port: port)
             }
 
             func close() async { await inner.close() }

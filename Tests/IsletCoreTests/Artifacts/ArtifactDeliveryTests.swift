@@ -20,6 +20,9 @@ import Testing
             lock.withLock { taken.append(sha256) }
             return try folder.localFile(sha256: sha256)
         }
+        func pushImage(reference: String, to registry: String) throws -> String {
+            try folder.pushImage(reference: reference, to: registry)
+        }
     }
 
     /// Two nodes; `install` copies the tool from its artifact path, `report` (after it) reads it too.

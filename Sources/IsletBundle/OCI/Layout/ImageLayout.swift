@@ -1,5 +1,17 @@
 import Foundation
 
+/// One image of a layout, as a pull recorded it in index.json.
+public struct LayoutImage: Sendable {
+    /// The upstream reference (the entry's ref.name).
+    public let reference: ImageReference
+    /// The index or manifest stored for it: digest, media type, size.
+    public let descriptor: Descriptor
+    /// The digest the reference resolved to upstream (differs from `descriptor.digest` when trimmed).
+    public let upstreamDigest: Digest
+    /// The platforms present.
+    public let platforms: [Platform]
+}
+
 /// An OCI image layout (`DIR/oci`): `oci-layout`, `index.json` with one entry per image named by its
 /// upstream reference (`org.opencontainers.image.ref.name`), and every blob once under
 /// `blobs/sha256/<hex>`, whichever images share it. Blob files are only ever complete and verified
@@ -82,7 +94,7 @@ public final class ImageLayout: @unchecked Sendable {
     public func read(_ descriptor: Descriptor, limit: Int = 16 << 20) throws -> [UInt8] {
         let path = blobPath(descriptor.digest)
         guard descriptor.size <= Int64(limit) else {
-            throw OCIError.sizeMismatch(source: path, expected: Int64(limit), actual: descriptor.size)
+            throw OCIError.malformed(source: path, reason: "\(descriptor.size) bytes, more than \(limit) read whole")
         }
         let bytes = try readFile(path, limit: limit)
         guard Int64(bytes.count) == descriptor.size else {
@@ -153,6 +165,50 @@ public final class ImageLayout: @unchecked Sendable {
         entries.append(entry)
         entries.sort { ($0.annotations?[Annotation.refName] ?? "") < ($1.annotations?[Annotation.refName] ?? "") }
         try writeIndex(entries: entries)
+    }
+
+    /// The images index.json names, as pulls recorded them (for the bundle manifest and for checks
+    /// before a push). Entries without a valid upstream reference are left out: islet never writes them.
+    public func images() throws -> [LayoutImage] {
+        try entries().compactMap { entry in
+            guard let name = entry.annotations?[Annotation.refName],
+                let reference = try? ImageReference(parsing: name)
+            else { return nil }
+            let platforms = (entry.annotations?[Annotation.platforms] ?? "").split(separator: ",")
+                .compactMap { try? Platform(parsing: String($0)) }
+            let upstream = entry.annotations?[Annotation.upstreamDigest].flatMap { try? Digest($0) }
+            return LayoutImage(
+                reference: reference, descriptor: entry, upstreamDigest: upstream ?? entry.digest, platforms: platforms)
+        }
+    }
+
+    /// Moves the file at `path` into the layout as the blob `expected` (a downloaded or replaced file
+    /// artifact), after hashing it; copies it instead when it is on another file system. A blob already
+    /// present is kept and the file left where it is.
+    /// - Throws: `.digestMismatch` or `.sizeMismatch` naming `path` (the file is left where it is).
+    public func adopt(fileAt path: String, as expected: Descriptor) throws {
+        if contains(expected) { return }
+        let (hex, size) = try FileDigest.sha256(ofFileAt: path)
+        guard size == expected.size else {
+            throw OCIError.sizeMismatch(source: path, expected: expected.size, actual: size)
+        }
+        guard hex == expected.digest.hex else {
+            throw OCIError.digestMismatch(source: path, expected: expected.digest, actual: Digest(verifiedHex: hex))
+        }
+        if rename(path, blobPath(expected.digest)) == 0 { return }
+        guard errno == EXDEV else {
+            throw OCIError.io(
+                path: path, reason: "cannot move into \(blobDirectory) (\(String(cString: strerror(errno))))")
+        }
+        let writer = try blobWriter(expecting: expected, source: path)
+        guard let input = FileHandle(forReadingAtPath: path) else {
+            throw OCIError.io(path: path, reason: "cannot open (\(String(cString: strerror(errno))))")
+        }
+        defer { try? input.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try chunk.withUnsafeBytes { try writer.write($0) }
+        }
+        try writer.commit()
     }
 
     // MARK: What an image needs

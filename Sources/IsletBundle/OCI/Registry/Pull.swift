@@ -176,15 +176,69 @@ extension RegistryClient {
         let writer = try layout.blobWriter(expecting: descriptor, source: url)
         defer { writer.discard() }
         let headers = kind == "manifests" ? [(name: "Accept", value: MediaType.manifestAccept)] : []
-        try options.retry.run { attempt in
-            if attempt > 1 { try writer.reset() }
-            let (response, errorBody) = try send(
-                "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
-                receive: { try writer.write($0) })
-            guard response.status == 200 else { throw Self.failure("GET", url, response, body: errorBody) }
+        let shown = BoardTransfer(options.board, location: location, blob: descriptor)
+        do {
+            try options.retry.run { _ in
+                // A blob cut off part-way is resumed with a Range request; the hash carries on where the bytes
+                // stopped. A registry that answers 200 instead sends it all again.
+                let offset = writer.count
+                do {
+                    let (response, errorBody) = try send(
+                        "GET", url, at: location, scope: Self.pullScope(location), headers: headers,
+                        resumeFrom: kind == "blobs" && offset > 0 ? offset : nil,
+                        onSuccess: { head in
+                            if head.status == 206 {
+                                guard head.header("content-range")?.hasPrefix("bytes \(offset)-") == true else {
+                                    throw OCIError.malformed(
+                                        source: url, reason: "answered a range other than the one from byte \(offset)")
+                                }
+                            } else if writer.count > 0 {
+                                try writer.reset()
+                            }
+                        },
+                        receive: {
+                            try writer.write($0)
+                            shown.update(writer.count)
+                        })
+                    guard response.status == 200 || response.status == 206 else {
+                        throw Self.failure("GET", url, response, body: errorBody)
+                    }
+                } catch let error where writer.count > offset {
+                    throw RetryPolicy.Progressed(error)  // bytes arrived: the retry budget starts again
+                }
+            }
+            try writer.commit()
+        } catch {
+            shown.end(failed: true)
+            throw error
         }
-        try writer.commit()
+        shown.end(failed: false)
         counter.add(descriptor.size)
+    }
+}
+
+/// One blob transfer on the progress board, if there is one: named by repository and short digest.
+struct BoardTransfer {
+    let board: TransferBoard?
+    let id: Int
+    let total: Int64
+
+    init(_ board: TransferBoard?, location: RegistryClient.Location, blob: Descriptor) {
+        self.board = board
+        total = blob.size
+        id = board?.begin("\(location.repository) \(blob.digest.hex.prefix(12))", total: blob.size) ?? 0
+        board?.update(id, DownloadProgress(bytes: 0, total: total))
+    }
+
+    func update(_ bytes: Int64) { board?.update(id, DownloadProgress(bytes: bytes, total: total)) }
+
+    func end(failed: Bool) {
+        if failed {
+            board?.fail(id)
+        } else {
+            update(total)
+            board?.finish(id)
+        }
     }
 }
 

@@ -129,9 +129,19 @@ extension RegistryClient {
         }
         let sessionURL = session.hasPrefix("/") ? location.baseURL + session : session
         let putURL = sessionURL + (sessionURL.contains("?") ? "&" : "?") + "digest=\(blob.digest)"
-        let (put, putBody) = try fetch(
-            "PUT", putURL, at: location, scope: scope,
-            headers: [(name: "Content-Type", value: "application/octet-stream")], body: body)
+        // libcurl reads the file as it sends: the board sees the blob start and end.
+        let shown = BoardTransfer(options.board, location: location, blob: blob)
+        let put: HTTPResponse
+        let putBody: [UInt8]
+        do {
+            (put, putBody) = try fetch(
+                "PUT", putURL, at: location, scope: scope,
+                headers: [(name: "Content-Type", value: "application/octet-stream")], body: body)
+        } catch {
+            shown.end(failed: true)
+            throw error
+        }
+        shown.end(failed: put.status != 201)
         guard put.status == 201 else { throw Self.failure("PUT", putURL, put, body: putBody) }
         seenBlobs.record(blob.digest, at: location)
         return .sent

@@ -13,16 +13,19 @@ public struct RegistryOptions: Sendable {
     public var parallelTransfers: Int
     /// How requests that failed for a passing reason (5xx, 429, timeouts, cut connections) are retried.
     public var retry: RetryPolicy
+    /// Where blob transfers are shown as they run (the bundle's progress display), if anywhere.
+    public var board: TransferBoard?
 
     public init(
         credentials: RegistryCredentials = .none, plainHTTPHosts: Set<String> = [], mirrors: Mirrors = Mirrors(),
-        parallelTransfers: Int = 4, retry: RetryPolicy = RetryPolicy()
+        parallelTransfers: Int = 4, retry: RetryPolicy = RetryPolicy(), board: TransferBoard? = nil
     ) {
         self.credentials = credentials
         self.plainHTTPHosts = plainHTTPHosts
         self.mirrors = mirrors
         self.parallelTransfers = parallelTransfers
         self.retry = retry
+        self.board = board
     }
 }
 
@@ -62,22 +65,27 @@ public final class RegistryClient: Sendable {
     }
 
     /// Sends one request, authorizing it as the host demands: up front once the host has challenged, else
-    /// by answering its 401 and retrying once. Only a 2xx body goes to `receive`; another status's body is
-    /// returned (its first 64 KiB), for the error message.
+    /// by answering its 401 and retrying once. Only a 2xx body goes to `receive`, after `onSuccess` saw its
+    /// head; another status's body is returned (its first 64 KiB), for the error message.
     func send(
         _ method: String, _ url: String, at location: Location, scope: String,
-        headers: [(name: String, value: String)] = [], body: HTTPBody = .none,
-        receive: (UnsafeRawBufferPointer) throws -> Void
+        headers: [(name: String, value: String)] = [], body: HTTPBody = .none, resumeFrom: Int64? = nil,
+        onSuccess: (HTTPResponse) throws -> Void = { _ in }, receive: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> (response: HTTPResponse, errorBody: [UInt8]) {
         var authorization = try authenticator.authorization(host: location.host, scope: scope)
         for attempt in 0..<2 {
             let request = HTTPRequest(
                 method: method, url: url,
-                headers: headers + (authorization.map { [(name: "Authorization", value: $0)] } ?? []), body: body)
+                headers: headers + (authorization.map { [(name: "Authorization", value: $0)] } ?? []), body: body,
+                resumeFrom: resumeFrom)
             var success = false
             var errorBody: [UInt8] = []
             let response = try http.send(
-                request, onHead: { success = $0.isSuccess },
+                request,
+                onHead: { head in
+                    success = head.isSuccess
+                    if success { try onSuccess(head) }
+                },
                 receive: { chunk in
                     if success {
                         try receive(chunk)

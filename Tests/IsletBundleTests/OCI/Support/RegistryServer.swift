@@ -23,40 +23,54 @@ final class RegistryServer: @unchecked Sendable {
     init(auth: Auth = .none) throws {
         directory = try makeScratchDirectory("islet-registry")
         accessLog = "\(directory)/access.log"
-        var lastFailure = "not started"
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
             try Self.config(port: port, auth: auth, directory: directory)
                 .write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
-            let pid = try spawnProcess(
-                ["/usr/bin/docker-registry", "serve", "\(directory)/config.yml"], stdoutPath: accessLog,
-                stderrPath: "\(directory)/registry.log")
-            for _ in 0..<200 where !isListening(port: port) {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { break }
-                usleep(20_000)
-            }
-            if isListening(port: port) {
+            if let pid = try Self.launch(directory: directory, port: port) {
                 self.port = port
                 self.pid = pid
                 return
             }
-            kill(pid, SIGKILL)
-            _ = waitForExit(pid)
-            lastFailure = (try? String(contentsOfFile: "\(directory)/registry.log", encoding: .utf8)) ?? ""
         }
+        let log = (try? String(contentsOfFile: "\(directory)/registry.log", encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: directory)
-        throw ToolFailed(command: ["docker-registry", "serve"], status: -1, output: lastFailure)
+        throw ToolFailed(command: ["docker-registry", "serve"], status: -1, output: log)
     }
 
     deinit { stop() }
 
+    /// Stops the server and removes its folder.
     func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        _ = waitForExit(pid)
-        pid = 0
+        terminate(&pid)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops the server, keeping its storage, so that it can be started again on the same port.
+    func interrupt() { terminate(&pid) }
+
+    /// Starts the interrupted server again, same port, same storage.
+    func resume() throws {
+        guard let pid = try Self.launch(directory: directory, port: port) else {
+            throw ToolFailed(command: ["docker-registry", "serve"], status: -1, output: "did not start again")
+        }
+        self.pid = pid
+    }
+
+    /// Starts docker-registry with the folder's config and waits until it listens; nil when it exited
+    /// (the port was taken meanwhile).
+    private static func launch(directory: String, port: Int) throws -> pid_t? {
+        var pid = try spawnProcess(
+            ["/usr/bin/docker-registry", "serve", "\(directory)/config.yml"], stdoutPath: "\(directory)/access.log",
+            stderrPath: "\(directory)/registry.log")
+        for _ in 0..<250 where !isListening(port: port) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return nil }
+            usleep(20_000)
+        }
+        if isListening(port: port) { return pid }
+        terminate(&pid)
+        return nil
     }
 
     private static func config(port: Int, auth: Auth, directory: String) throws -> String {

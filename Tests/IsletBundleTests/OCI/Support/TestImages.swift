@@ -60,9 +60,11 @@ struct TestImages {
     /// all, one of each platform's own, a config per platform; an index (or Docker list) when
     /// `asIndex`, else the single platform's manifest. `salt` makes the layers differ between images.
     mutating func build(
-        name: String, platforms: [String], style: Style, asIndex: Bool = true, salt: String = "", layerBytes: Int = 4096
+        name: String, platforms: [String], style: Style, asIndex: Bool = true, salt: String = "",
+        layerBytes: Int = 4096,
+        noiseBytes: Int = 0
     ) throws -> Image {
-        let shared = try layer(files: ["etc/islet-base": "shared base layer \(salt)\n"], style: style)
+        let shared = try layer(files: ["etc/islet-base": Array("shared base layer \(salt)\n".utf8)], style: style)
         var manifests: [String: Blob] = [:]
         var configs: [String: Blob] = [:]
         var layers: [String: [Blob]] = [:]
@@ -73,10 +75,12 @@ struct TestImages {
             for index in filler.indices {
                 filler[index] = UInt8(truncatingIfNeeded: index &* 31 &+ platform.utf8.count)
             }
+            // Noise does not compress: a layer of noiseBytes stays that large in the registry.
+            let noise = (0..<noiseBytes).map { _ in UInt8.random(in: 0...255) }
             let own = try layer(
                 files: [
-                    "platform": "\(platform) \(salt)\n",
-                    "filler": String(decoding: filler.map { $0 % 26 + 97 }, as: UTF8.self),
+                    "platform": Array("\(platform) \(salt)\n".utf8), "filler": filler.map { $0 % 26 + 97 },
+                    "noise": noise,
                 ],
                 style: style)
             let imageLayers = [shared.blob, own.blob]
@@ -156,7 +160,7 @@ struct TestImages {
     }
 
     /// A gzip tar of `files`, made by tar and gzip; its diff ID is the digest of the uncompressed tar.
-    private func layer(files: [String: String], style: Style) throws -> (blob: Blob, diffID: String) {
+    private func layer(files: [String: [UInt8]], style: Style) throws -> (blob: Blob, diffID: String) {
         let scratch = try makeScratchDirectory("islet-layer")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let root = "\(scratch)/root"
@@ -164,7 +168,7 @@ struct TestImages {
             let file = "\(root)/\(path)"
             try FileManager.default.createDirectory(
                 atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try content.write(toFile: file, atomically: false, encoding: .utf8)
+            try Data(content).write(to: URL(fileURLWithPath: file))
         }
         try toolOutput([
             "/bin/tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf",

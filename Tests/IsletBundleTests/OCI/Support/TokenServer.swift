@@ -24,31 +24,17 @@ final class TokenServer: @unchecked Sendable {
             "-out", certificate, "-days", "2", "-subj", "/CN=islet-test-token-issuer",
         ])
         try Self.script.write(toFile: "\(directory)/token-server.py", atomically: true, encoding: .utf8)
-        let portFile = "\(directory)/port"
-        pid = try spawnProcess(
+        (pid, port) = try startServer(
             [
                 "/usr/bin/python3", "\(directory)/token-server.py", "\(directory)/key.pem", certificate, issuer, user,
-                password, "\(directory)/requests.log", portFile,
-            ], stdoutPath: "\(directory)/server.log")
-        for _ in 0..<250 {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-                self.port = port
-                return
-            }
-            usleep(20_000)
-        }
-        kill(pid, SIGTERM)
-        _ = waitForExit(pid)
-        throw ToolFailed(command: ["token-server.py"], status: -1, output: "never wrote its port")
+                password, "\(directory)/requests.log", "\(directory)/port",
+            ], portFile: "\(directory)/port", log: "\(directory)/server.log")
     }
 
     deinit { stop() }
 
     func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        _ = waitForExit(pid)
-        pid = 0
+        terminate(&pid)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

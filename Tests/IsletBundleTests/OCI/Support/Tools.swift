@@ -22,6 +22,28 @@ func toolOutput(_ arguments: [String], environment: [String: String]? = nil) thr
     return text
 }
 
+/// Ends a server the test started (SIGTERM, then reaps it); nothing when it is not running.
+func terminate(_ pid: inout pid_t) {
+    guard pid > 0 else { return }
+    kill(pid, SIGTERM)
+    _ = waitForExit(pid)
+    pid = 0
+}
+
+/// Starts a server (a Python script of the tests) that binds port 0 and writes the port it got to
+/// `portFile`; returns its pid and port once it has.
+func startServer(_ arguments: [String], portFile: String, log: String) throws -> (pid: pid_t, port: Int) {
+    var pid = try spawnProcess(arguments, stdoutPath: log)
+    for _ in 0..<250 {
+        if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
+            return (pid, port)
+        }
+        usleep(20_000)
+    }
+    terminate(&pid)
+    throw ToolFailed(command: arguments, status: -1, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -63,7 +85,12 @@ func skopeo(_ arguments: [String]) throws -> String {
     try toolOutput(["/usr/bin/skopeo", "--insecure-policy"] + arguments)
 }
 
-/// A registry client for servers on loopback: no proxy from the environment of whoever runs the tests.
-func loopbackClient(_ options: RegistryOptions) -> RegistryClient {
-    RegistryClient(http: HTTPClient(options: .loopback), options: options)
+/// A registry client for servers on loopback: no proxy from the environment of whoever runs the tests, and
+/// one quick retry (a registry's 500 is not worth seconds of backoff in a test).
+func loopbackClient(
+    _ options: RegistryOptions, retry: RetryPolicy = RetryPolicy(attempts: 2, initialDelay: 0.05, maxDelay: 0.1)
+) -> RegistryClient {
+    var options = options
+    options.retry = retry
+    return RegistryClient(http: HTTPClient(options: .loopback), options: options)
 }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import IsletCore
+
+/// Developer commands: not part of the workflow, hidden from help, kept for benchmarks and diagnosis.
+struct DebugCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug", abstract: "Developer commands for benchmarks and diagnosis.", shouldDisplay: false,
+        subcommands: [DebugUploadCommand.self])
+}
+
+/// One transport upload, timed: what `Tests/bench/transport/upload` compares with `scp`.
+struct DebugUploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload one local file to a node with islet's transport and print how long it took.",
+        discussion: """
+            Without --to, the file goes to the session's staging directory under its own name. The login \
+            user must be able to write the destination.
+            """)
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Argument(help: "The node, by its inventory name.")
+    var node: String
+
+    @Argument(help: "The local file.")
+    var file: String
+
+    @Option(help: "An absolute path on the node.")
+    var to: String?
+
+    @Option(help: "Permission bits, octal.")
+    var mode: String = "600"
+
+    @Option(help: "The file's expected sha256: skip when the node has it, refuse a source that differs.")
+    var sha256: String?
+
+    @Flag(help: "Continue DESTINATION.partial left by an earlier upload.")
+    var resume = false
+
+    func run() async throws {
+        guard let bits = Int32(mode, radix: 8) else { throw ValidationError("--mode \(mode) is not octal") }
+        let workspace: Workspace
+        do { workspace = try options.loadWorkspace() } catch { throw fail(error) }
+        guard let address = workspace.inventory.node(named: node)?.connection else {
+            throw fail(ValidationError("no node named \(node) in \(options.inventory)"))
+        }
+        let connections = Connections(transport: options.transport(workspace))
+        let session: any NodeSession
+        switch await connections.session(for: address) {
+        case .success(let open): session = open
+        case .failure(let failure): throw fail(failure)
+        }
+        let destination: Upload.Destination =
+            to.map { .path($0) } ?? .staging(URL(fileURLWithPath: file).lastPathComponent)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result: UploadResult
+        do {
+            result = try await session.upload(
+                Upload(.file(file), to: destination, mode: bits, expectedSHA256: sha256, resume: resume))
+        } catch {
+            await connections.closeAll()
+            throw fail(error)
+        }
+        let elapsed = (clock.now - started).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        await connections.closeAll()
+        let rate = Double(result.bytesSent) / 1_048_576 / max(seconds, 1e-9)
+        say(
+            "\(node): \(result.outcome) to \(result.path): \(result.bytesSent) bytes in "
+                + String(format: "%.3f s (%.1f MiB/s)", seconds, rate))
+    }
+}
