@@ -85,7 +85,7 @@ public final class BundleSource: Sendable {
         return data.prefix(count)
     }
 
-    /// Streams `member` through sha256 in large blocks.
+    /// Streams `member` through sha256, `FileDigest.readBlock` at a time.
     /// - Returns: the hex digest and the number of bytes read (less than `size` when truncated).
     public func sha256(of member: BundleMember) throws -> (digest: String, size: Int64) {
         if let folder {
@@ -115,9 +115,9 @@ public final class BundleSource: Sendable {
         guard rename(path + ".partial", path) == 0 else { throw BundleSourceError.unreadable(path: path, errno: errno) }
     }
 
-    /// Reads an archive member in `readBlock` pieces (less than its size when the archive is truncated).
+    /// Reads an archive member in `FileDigest.readBlock` pieces (less than its size when the archive is truncated).
     private func forEachBlock(of member: BundleMember, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBlock, alignment: 64)
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: FileDigest.readBlock, alignment: 64)
         defer { block.deallocate() }
         var position = member.offset
         let end = member.offset + member.available
@@ -130,9 +130,6 @@ public final class BundleSource: Sendable {
             position += Int64(count)
         }
     }
-
-    /// 1 MiB: large enough that sha256, not system calls, is the cost; small enough to stay in L2 cache.
-    static let readBlock = 1 << 20
 
     /// Every entry under `root`, by path relative to it, without following symbolic links.
     private static func walk(_ root: String) throws -> [String: BundleMember] {

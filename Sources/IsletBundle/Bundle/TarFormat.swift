@@ -4,7 +4,7 @@ import Foundation
 ///
 /// islet writes ustar headers, preceded by a pax extended header when a path does not fit the 100-byte name
 /// field or a size does not fit its 11 octal digits (8 GiB and more). It reads what islet writes and what GNU tar
-/// and bsdtar write of a bundle folder: ustar, pax (`x`, `g`), GNU long names (`L`) and base-256 sizes.
+/// writes of a bundle folder: ustar, pax (`x`, `g`), GNU long names (`L`) and base-256 sizes.
 enum TarFormat {
     static let blockSize = 512
     /// The largest size the 11 octal digits of the size field hold: 8 GiB - 1.

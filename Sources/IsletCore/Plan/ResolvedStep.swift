@@ -183,10 +183,16 @@ public enum ResolveError: Error, CustomStringConvertible {
 }
 
 func sha256Hex(_ data: Data) -> String {
+    lowercaseHex(SHA256.hash(data: data))
+}
+
+/// Bytes as lowercase hex, as sha256sum prints digests; by table, since `String(format:)` per byte costs more
+/// than hashing a small file.
+public func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var text: [UInt8] = []
     text.reserveCapacity(64)
-    for byte in SHA256.hash(data: data) {
+    for byte in bytes {
         text.append(digits[Int(byte >> 4)])
         text.append(digits[Int(byte & 0x0f)])
     }

@@ -131,6 +131,26 @@ import Testing
         #expect(member.available == 0)
     }
 
+    /// GNU tar writes sizes past 8 GiB in base-256 (high bit set, big-endian): read as such.
+    @Test func aBase256SizeIsRead() throws {
+        var block = TarFormat.headerBlocks(
+            for: .init(path: "big", type: .regular, mode: 0o644, size: 1, modificationTime: 0))
+        let size: Int64 = (12 << 30) + 5
+        block.replaceSubrange(
+            124..<136, with: [0x80, 0, 0, 0] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: size >> ($0 * 8)) })
+        block.replaceSubrange(148..<156, with: [UInt8](repeating: 0x20, count: 8))
+        let checksum = String(block.reduce(0) { $0 + Int($1) }, radix: 8)
+        block.replaceSubrange(
+            148..<156, with: Array((String(repeating: "0", count: 6 - checksum.count) + checksum).utf8) + [0, 0x20])
+        let parsed = try block.withUnsafeBytes { try TarFormat.parseHeader($0) }
+        #expect(parsed?.size == size)
+        #expect(parsed?.name == "big")
+        block[0] ^= 1
+        #expect(throws: TarFormat.HeaderProblem.badChecksum) {
+            try block.withUnsafeBytes { try TarFormat.parseHeader($0) }
+        }
+    }
+
     @Test func paxRecordLengthsCountThemselves() {
         #expect(String(decoding: TarFormat.paxRecords([("path", "abc")]), as: UTF8.self) == "12 path=abc\n")
         // 7 + 92 = 99 bytes without the length; with a two-digit length 101, which needs three digits: 102.

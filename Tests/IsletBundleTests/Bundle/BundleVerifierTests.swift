@@ -251,4 +251,56 @@ import Testing
         #expect(one.problems.count == 2)
         #expect(try BundleVerifier.verify(source, threads: 8) == one)
     }
+
+    /// Paths past ustar's 100 bytes: pax headers in islet's archive, GNU long-name members in GNU tar's.
+    @Test(arguments: BundleForm.allCases) func longPathsReadBackInEveryForm(_ form: BundleForm) throws {
+        let scratch = try BundleScratch()
+        defer { scratch.remove() }
+        let folder = scratch.bundle.folder
+        let deepFolder = folder + "/stacks/demo/" + String(repeating: "a-rather-long-folder-name/", count: 5)
+        try FileManager.default.createDirectory(atPath: deepFolder, withIntermediateDirectories: true)
+        try Data("deep\n".utf8).write(to: URL(fileURLWithPath: deepFolder + "/template.yaml"))
+        var manifest = scratch.bundle.manifest
+        manifest.stacks.sha256 = try StacksTreeDigest.digest(ofFolderAt: folder + "/stacks")
+        try manifest.encoded().write(to: URL(fileURLWithPath: folder + "/bundle.json"))
+        let source = try form.open(scratch.bundle, scratch: scratch.root)
+        let verification = try BundleVerifier.verify(source)
+        #expect(verification.problems == [])
+        #expect(verification.hashedMembers == Self.hashedMembers + 1)
+    }
+
+    /// A member appended a second time (`tar -rf`): extraction would take the later copy, so verify says so.
+    @Test func aMemberTwiceInTheArchiveIsNamed() throws {
+        let scratch = try BundleScratch()
+        defer { scratch.remove() }
+        let archive = scratch.root + "/bundle.tar"
+        try BundleArchive.write(folder: scratch.bundle.folder, to: archive)
+        let append = try runProgram(["/usr/bin/tar", "-rf", archive, "-C", scratch.bundle.folder, "bin/islet"])
+        #expect(append.status == 0, "\(append.output)")
+        #expect(
+            try BundleVerifier.verify(BundleSource(opening: archive)).problems == [
+                BundleProblem(
+                    item: "archive", path: archive, kind: .inconsistent("bin/islet appears twice in the archive"))
+            ])
+    }
+
+    /// A platform bundle.json records must have its manifest: arm64 is named in the index but absent, s390x is
+    /// not in the index at all.
+    @Test func aRecordedPlatformWithoutItsManifestIsNamed() throws {
+        let scratch = try BundleScratch()
+        defer { scratch.remove() }
+        var manifest = scratch.bundle.manifest
+        manifest.images[0].platforms = ["linux/amd64", "linux/arm64", "linux/s390x"]
+        try manifest.encoded().write(to: URL(fileURLWithPath: scratch.bundle.folder + "/bundle.json"))
+        let absent = "sha256:" + String(repeating: "0", count: 64)
+        #expect(
+            try BundleVerifier.verify(BundleSource(opening: scratch.bundle.folder)).problems == [
+                BundleProblem(
+                    item: "image app (demo 1.0) manifest linux/arm64", path: scratch.bundle.path(ofBlob: absent),
+                    kind: .inconsistent("\(absent) is not among bundle.json's blobs")),
+                BundleProblem(
+                    item: "image app (demo 1.0) index", path: scratch.bundle.path(ofBlob: scratch.bundle.indexDigest),
+                    kind: .inconsistent("bundle.json records platform linux/s390x; the index has no manifest for it")),
+            ])
+    }
 }
