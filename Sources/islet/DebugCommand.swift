@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import IsletBundle
 import IsletCore
 
 /// Developer commands: not part of the workflow, hidden from help, kept for benchmarks and diagnosis.
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Developer commands for benchmarks and diagnosis.", shouldDisplay: false,
-        subcommands: [DebugUploadCommand.self])
+        subcommands: [DebugUploadCommand.self, DebugPushCommand.self])
 }
 
 /// One transport upload, timed: what `Tests/bench/transport/upload` compares with `scp`.
@@ -71,5 +72,38 @@ struct DebugUploadCommand: AsyncParsableCommand {
         say(
             "\(node): \(result.outcome) to \(result.path): \(result.bytesSent) bytes in "
                 + String(format: "%.3f s (%.1f MiB/s)", seconds, rate))
+    }
+}
+
+/// One image push from an OCI layout, timed: what `Tests/bench/bundle/push` compares with `skopeo copy`.
+struct DebugPushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Push the image a layout names REFERENCE to a plain-HTTP registry under its internal name.")
+
+    @Argument(help: "The OCI image layout (a bundle's oci/ folder).")
+    var layout: String
+
+    @Argument(help: "The upstream reference the layout's index.json names.")
+    var reference: String
+
+    @Argument(help: "The registry, HOST:PORT (plain HTTP).")
+    var registry: String
+
+    func run() throws {
+        let started = Date()
+        do {
+            let upstream = try ImageReference(parsing: reference)
+            let client = RegistryClient(
+                http: HTTPClient(options: HTTPOptions(environment: [:])),
+                options: RegistryOptions(plainHTTPHosts: [registry]))
+            let report = try client.push(
+                upstream, from: try ImageLayout.open(at: layout), to: try upstream.internalReference(at: registry))
+            say(
+                "pushed \(report.target) in \(String(format: "%.3f", Date().timeIntervalSince(started))) s: "
+                    + "\(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), \(report.blobsSkipped) already there")
+        } catch {
+            throw fail(error)
+        }
     }
 }
