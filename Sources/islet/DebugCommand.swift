@@ -101,7 +101,8 @@ struct DebugPushCommand: ParsableCommand {
                 upstream, from: try ImageLayout.open(at: layout), to: try upstream.internalReference(at: registry))
             say(
                 "pushed \(report.target) in \(String(format: "%.3f", Date().timeIntervalSince(started))) s: "
-                    + "\(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), \(report.blobsSkipped) already there")
+                    + "\(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), \(report.blobsSkipped) already there"
+            )
         } catch {
             throw fail(error)
         }
