@@ -81,20 +81,19 @@ import Testing
         try await shell(["/bin/sh", "-c", "head -c 100663296 /dev/urandom > \(local)"])
         let expected = String(try await shell(["/usr/bin/sha256sum", local]).prefix(64))
         let path = fixture.scratch + "/artifact"
+        let sshd = fixture.sshd
+        let cut = OnceFlag()
+        // Once a sixth of the file is acknowledged, the node "goes away": decided by the upload's own
+        // progress, so a fast or a starved machine cuts it at the same point.
+        let cutting = Upload(.file(local), to: .path(path), expectedSHA256: expected, resume: true) { progress in
+            if progress.completed >= 16 << 20 && cut.set() {
+                for pid in sshd.connectionProcesses() { kill(pid, SIGKILL) }
+            }
+        }
         let upload = Upload(.file(local), to: .path(path), expectedSHA256: expected, resume: true)
 
         let first = try await fixture.connect()
-        let sshd = fixture.sshd
-        let cut = Task.detached {
-            // Once a sixth of the file is on the node, the node "goes away".
-            while (try? FileManager.default.attributesOfItem(atPath: path + ".partial")[.size] as? Int) ?? 0 < 16 << 20
-            {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            for pid in sshd.connectionProcesses() { kill(pid, SIGKILL) }
-        }
-        await #expect(throws: SSHError.self) { try await first.upload(upload, to: path) }
-        try await cut.value
+        await #expect(throws: SSHError.self) { try await first.upload(cutting, to: path) }
         await first.close()
         let kept = try #require(FileManager.default.attributesOfItem(atPath: path + ".partial")[.size] as? Int)
         #expect(kept >= 16 << 20 && kept < 96 << 20)
@@ -154,4 +153,17 @@ final class ProgressLog: @unchecked Sendable {
     private var list: [UploadProgress] = []
     func append(_ progress: UploadProgress) { lock.withLock { list.append(progress) } }
     var entries: [UploadProgress] { lock.withLock { list } }
+}
+
+/// True the first time `set` is called, false after.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+
+    func set() -> Bool {
+        lock.withLock {
+            defer { done = true }
+            return !done
+        }
+    }
 }
