@@ -21,6 +21,8 @@ actor ArtifactDelivery {
     /// The registry repository file artifacts are pushed to: blobs are addressed by digest, the name only
     /// keeps them apart from images.
     static let storeRepository = "islet/files"
+    /// The OCI empty descriptor's digest: the sha256 of `{}`.
+    static let emptyConfigDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
     private let source: (any ArtifactSource)?
     private let graph: DesiredGraph
@@ -231,13 +233,27 @@ actor ArtifactDelivery {
           mv -f "$a/.\(h).new" "$f"
         fi
         [ -z "$s" ] || rm -f "$s"
-        r="$u/v2/\(storeRepository)/blobs"
-        curl -fsS -o /dev/null -I "$r/sha256:\(h)" 2>/dev/null && exit 0
-        l=$(curl -fsS -X POST -D - -o /dev/null "$r/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: *//p')
-        [ -n "$l" ] || { echo "the store gave no upload location"; exit 4; }
-        case $l in /*) l="$u$l" ;; esac
-        case $l in *\\?*) l="$l&digest=sha256:\(h)" ;; *) l="$l?digest=sha256:\(h)" ;; esac
-        curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$f" "$l"
+        r="$u/v2/\(storeRepository)"
+        push() {  # DIGEST FILE: a blob the registry lacks, by POST then PUT
+          curl -fsS -o /dev/null -I "$r/blobs/$1" 2>/dev/null && return 0
+          l=$(curl -fsS -X POST -D - -o /dev/null "$r/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: *//p')
+          [ -n "$l" ] || { echo "the store gave no upload location"; exit 4; }
+          case $l in /*) l="$u$l" ;; esac
+          case $l in *\\?*) l="$l&digest=$1" ;; *) l="$l?digest=$1" ;; esac
+          curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$2" "$l"
+        }
+        push sha256:\(h) "$f"
+        # A manifest names the file, so the registry's garbage collection keeps it: an OCI artifact whose one
+        # layer is the file, with the empty config, tagged by the file's digest.
+        t=sha256-\(h)
+        curl -fsS -o /dev/null -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$r/manifests/$t" 2>/dev/null && exit 0
+        e="$ISLET_ROOT/var/lib/islet/artifacts/empty.json"; printf '{}' > "$e"
+        push \(Self.emptyConfigDigest) "$e"
+        m='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.islet.file.v1",'
+        m="$m"'"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"\(Self.emptyConfigDigest)","size":2},'
+        m="$m"'"layers":[{"mediaType":"application/octet-stream","digest":"sha256:\(h)","size":'"$(stat -c %s "$f")"'}]}'
+        printf '%s' "$m" | curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \\
+          --data-binary @- "$r/manifests/$t"
         """
     }
 }

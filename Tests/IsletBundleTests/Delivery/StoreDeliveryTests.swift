@@ -144,6 +144,16 @@ import Testing
         let tags = try toolOutput(["/usr/bin/curl", "-fsS", "http://\(site.store.host)/v2/\(internalName)/tags/list"])
         #expect(tags.contains("\"1.0\""), "\(tags)")
 
+        // A manifest names the file in the store, so the registry's garbage collection keeps it.
+        _ = try toolOutput([
+            "/usr/bin/docker-registry", "garbage-collect", site.store.directory + "/config.yml",
+        ])
+        let kept = try toolOutput([
+            "/usr/bin/curl", "-fsS", "-o", "/dev/null", "-w", "%{http_code}", "-I",
+            "http://\(site.store.host)/v2/islet/files/blobs/sha256:\(digest)",
+        ])
+        #expect(kept == "200", "\(kept)")
+
         // Drift on w1: repaired from what it holds; nothing crosses again, nothing is pushed again.
         try FileManager.default.removeItem(atPath: site.directory + "/nodes/w1/opt/tool")
         let puts = try site.store.requests().filter { $0.method == "PUT" }.count
