@@ -52,7 +52,7 @@ struct StepLife: Sendable {
     private let environment: [(name: String, value: String)]
     private let staged: [String?]
     /// File artifacts the step reads: their digest, and the uploaded copy when the node lacked them.
-    private var artifacts: [(sha256: String, route: ArtifactDelivery.Route)] = []
+    private var artifacts: [(sha256: String, route: ArtifactDelivery.Route, extract: String?)] = []
     private let recordedOutputs: [String: String]
     private let connection: NodeAddress?
     private let executor: String
@@ -115,8 +115,8 @@ struct StepLife: Sendable {
             if mode != .verify {
                 let needed = context.graph.artifacts.files(readBy: step, on: node.name)
                 let routes = try await context.delivery.routes(
-                    for: needed, step: step.id, on: node.name, session: session)
-                life.artifacts = needed.map { ($0.sha256, routes[$0.sha256] ?? .inPlace) }
+                    for: needed.map { ($0.sha256, $0.label) }, step: step.id, on: node.name, session: session)
+                life.artifacts = needed.map { ($0.sha256, routes[$0.sha256] ?? .inPlace, $0.extract) }
                 try await context.delivery.pushImages(context.graph.artifacts.images(readBy: step), step: step.id)
             }
             return life
@@ -204,9 +204,10 @@ struct StepLife: Sendable {
             case .staged(let path): command = "__artifact \(ShellQuoting.quote(path)) \(artifact.sha256)"
             case .store(let url): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
             }
+            let extract = artifact.extract.map { " && __extract \(artifact.sha256) \(ShellQuoting.quote($0))" } ?? ""
             script.append(
-                "\(command) || { __emit \(ResultKind.artifactNotPlaced.rawValue) \(index) \(artifact.sha256); exit 1; }"
-            )
+                "\(command)\(extract) || "
+                    + "{ __emit \(ResultKind.artifactNotPlaced.rawValue) \(index) \(artifact.sha256); exit 1; }")
         }
         for (file, stagedPath) in zip(resolved.files, staged) {
             let owner = ShellQuoting.quote(file.owner ?? "")

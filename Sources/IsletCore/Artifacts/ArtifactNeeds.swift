@@ -203,18 +203,22 @@ public struct ArtifactNeeds: Sendable {
     /// upstream reference (nodes resolve upstream names through the internal registry), pinned by digest
     /// when the stack gives one.
     public func inputValue(_ id: ArtifactID, node: String) -> String? {
-        if let file = fileByNode[node]?[id] { return file.sha256.map { Self.nodePath(sha256: $0) } }
+        if let file = fileByNode[node]?[id] {
+            return file.sha256.map { digest in
+                file.extract.map { Self.nodePath(sha256: digest, member: $0) } ?? Self.nodePath(sha256: digest)
+            }
+        }
         if let image = imageByID[id] { return image.digest.map { "\(image.reference)@\($0)" } ?? image.reference }
         return nil
     }
 
     /// The file artifacts `step` reads on `node`, with their digests (unpinned ones without a digest are left
     /// out: they cannot be delivered without a bundle that recorded one).
-    func files(readBy step: Step, on node: String) -> [(sha256: String, label: String)] {
+    func files(readBy step: Step, on node: String) -> [(sha256: String, label: String, extract: String?)] {
         step.inputs.compactMap { input in
             guard case .artifact(let id) = input.reference, let file = fileByNode[node]?[id], let digest = file.sha256
             else { return nil }
-            return (digest, file.label)
+            return (digest, file.label, file.extract)
         }
     }
 
@@ -229,6 +233,11 @@ public struct ArtifactNeeds: Sendable {
     /// Where a file artifact lives on a node: by its digest, so a new build is a new path (and a new
     /// fingerprint for every step that reads it).
     public static func nodePath(sha256: String) -> String { "/var/lib/islet/artifacts/sha256/\(sha256)" }
+
+    /// Where a member taken out of an archive artifact lives on a node: beside the archive, by its digest.
+    public static func nodePath(sha256: String, member: String) -> String {
+        nodePath(sha256: sha256) + ".d/" + member
+    }
 
     static func version(of source: ArtifactVersion, in inventory: Inventory) -> String? {
         switch source {

@@ -66,6 +66,12 @@ struct NodeScript {
               mkdir -p "$__a" && curl -fsS --retry 3 -o "$__a/.$2.new" "$1/v2/\(ArtifactDelivery.storeRepository)/blobs/sha256:$2" \\
                 && chmod 0644 "$__a/.$2.new" && __verified "$2" || { rm -f "$__a/.$2.new"; return 1; }
             }
+            __extract() {
+              [ -f "$__a/$1.d/$2" ] && return 0
+              rm -rf "$__a/.$1.d.new" && mkdir -p "$__a/.$1.d.new" && tar -xf "$__a/$1" -C "$__a/.$1.d.new" "$2" \\
+                && [ -f "$__a/.$1.d.new/$2" ] && rm -rf "$__a/$1.d" && mv "$__a/.$1.d.new" "$__a/$1.d" \\
+                || { rm -rf "$__a/.$1.d.new"; return 1; }
+            }
             __verified() {
               __h=$(sha256sum < "$__a/.$1.new"); __h=${__h%% *}
               if [ "$__h" = "$1" ]; then mv -f "$__a/.$1.new" "$__a/$1"; else rm -f "$__a/.$1.new"; return 1; fi

@@ -129,7 +129,20 @@ extension StackLoader {
             }
             versions.finish()
         }
-        let extract = map.optional("extract")?.nonEmptyString("extract")
+        let extractNode = map.optional("extract")
+        let extract = extractNode?.nonEmptyString("extract")
+        if let extract, let extractNode {
+            let parts = extract.split(separator: "/", omittingEmptySubsequences: false)
+            if extract.hasPrefix("/") || parts.contains("..") || parts.contains("") || parts.contains(".")
+                || extract.contains(where: { $0.isNewline || $0 == "'" || $0 == "\\" })
+            {
+                extractNode.report(
+                    "'extract' is '\(extract)'; expected a member path inside the archive, relative and normalised (such as linux-{arch}/helm)"
+                )
+            } else {
+                checkPlaceholders(extract, at: extractNode, field: "extract")
+            }
+        }
         guard let name, let version, let url else { return nil }
         return FileArtifact(
             id: ArtifactID(stack: stack, name: name), version: version, url: url, sha256: pins, extract: extract,

@@ -71,6 +71,18 @@ import Testing
             }, "\(found)")
     }
 
+    @Test func anExtractPathLeavingTheArchiveIsRefused() throws {
+        let found = try problems(
+            """
+              files:
+                - {name: a, version: {value: "1"}, url: "https://x/a", sha256: {}, extract: ../../etc/passwd}
+                - {name: b, version: {value: "1"}, url: "https://x/b", sha256: {}, extract: /bin/sh}
+            """)
+        #expect(
+            found.contains { $0.hasPrefix("7: 'extract' is '../../etc/passwd'; expected a member path") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("8: 'extract' is '/bin/sh'; expected a member path") }, "\(found)")
+    }
+
     @Test func anInputNamingAnUndeclaredArtifactIsRefused() throws {
         let found = try problems(
             """

@@ -111,4 +111,46 @@ import Testing
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: platform.node("w1", "/opt/tool")))
     }
+
+    /// An archive declared with `extract`: the step sees the member's path, taken out next to the archive.
+    @Test func aMemberIsTakenOutOfAnArchiveForTheStep() async throws {
+        let platform = TestPlatform()
+        let work = platform.directory + "/archive"
+        try FileManager.default.createDirectory(atPath: work + "/linux-amd64", withIntermediateDirectories: true)
+        platform.write(work + "/linux-amd64/tool", Self.content)
+        platform.write(work + "/linux-amd64/README", "not wanted\n")
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["-czf", platform.directory + "/tool.tar.gz", "-C", work, "linux-amd64"]
+        try tar.run()
+        tar.waitUntilExit()
+        let archive = try Data(contentsOf: URL(fileURLWithPath: platform.directory + "/tool.tar.gz"))
+        let digest = SHA256.hash(data: archive).map { String(format: "%02x", $0) }.joined()
+        let blobs = platform.directory + "/bundle/blobs"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        try archive.write(to: URL(fileURLWithPath: blobs + "/" + digest))
+        platform.stack(
+            "tools",
+            """
+            roles: [{name: worker, min: 1}]
+            artifacts:
+              files:
+                - name: tool
+                  version: {value: "1.0"}
+                  url: https://dl.example/tool-{version}-linux-{arch}.tar.gz
+                  sha256: {"1.0": {amd64: \(digest)}}
+                  extract: linux-{arch}/tool
+            steps:
+              - name: install
+                inputs: {TOOL: artifacts.tool}
+                check: test -f "$ISLET_ROOT/opt/report"
+                apply: mkdir -p "$ISLET_ROOT/opt" && sh "$ISLET_ROOT$TOOL" > "$ISLET_ROOT/opt/report"
+            """)
+        platform.inventory(nodes: [("w1", ["worker"])])
+        let (_, result) = try await platform.apply(artifacts: BlobFolder(directory: blobs))
+        #expect(result.succeeded, "\(result.failures)")
+        #expect(platform.read(node: "w1", "/opt/report") == "tool 1.0\n")
+        let member = "/var/lib/islet/artifacts/sha256/\(digest).d/linux-amd64"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: platform.node("w1", member)) == ["tool"])
+    }
 }
