@@ -118,7 +118,7 @@ struct BundleCreateCommand: ParsableCommand {
         do {
             let architectures = try arch.map { text -> Architecture in
                 guard let arch = Architecture(rawValue: text) else {
-                    throw UsageError("--arch \(text): expected amd64 or arm64")
+                    throw ValidationError("--arch \(text): expected amd64 or arm64")
                 }
                 return arch
             }
@@ -126,15 +126,15 @@ struct BundleCreateCommand: ParsableCommand {
             for rule in replace {
                 guard let equals = rule.firstIndex(of: "="), equals != rule.startIndex,
                     rule.index(after: equals) != rule.endIndex
-                else { throw UsageError("--replace \(rule): expected NAME=FILE") }
+                else { throw ValidationError("--replace \(rule): expected NAME=FILE") }
                 let file = String(rule[rule.index(after: equals)...])
                 guard FileManager.default.isReadableFile(atPath: file) else {
-                    throw UsageError("--replace \(rule): \(file) is not a readable file")
+                    throw ValidationError("--replace \(rule): \(file) is not a readable file")
                 }
                 replacements[String(rule[..<equals])] = file
             }
             let partSize = try split.map { try BundleArchive.partSize($0) }
-            if partSize != nil && archive == nil { throw UsageError("--split needs --archive FILE.tar") }
+            if partSize != nil && archive == nil { throw ValidationError("--split needs --archive FILE.tar") }
             var mirrors = try mirrorsFile.map { try Mirrors(contentsOfFile: $0) } ?? Mirrors()
             for rule in mirror { try mirrors.add(rule, origin: "--mirror \(rule)") }
             let (stacksDirectory, searched) = StacksSearch(explicit: stacks, inventoryPath: inventory).resolve()
@@ -172,10 +172,4 @@ struct BundleCreateCommand: ParsableCommand {
             throw fail(error)
         }
     }
-}
-
-/// A wrong option value, named as the user wrote it.
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

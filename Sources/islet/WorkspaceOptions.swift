@@ -51,7 +51,7 @@ struct WorkspaceOptions: ParsableArguments {
         if let bundle {
             if let stacks {
                 guard try StacksTreeDigest.digest(ofFolderAt: stacks) == bundle.manifest.stacks.sha256 else {
-                    throw UsageError(
+                    throw ValidationError(
                         "--stacks \(stacks) differs from the stacks the bundle \(bundle.source.location) was made for; expected the bundle's own stacks (leave out --stacks) or a bundle made from these (islet bundle create)"
                     )
                 }

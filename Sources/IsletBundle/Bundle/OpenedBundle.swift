@@ -28,16 +28,26 @@ public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
 
     /// The stacks the bundle was made for: its own folder, or a copy out of the archive.
     public func stacksFolder() throws -> String {
-        let prefix = manifest.stacks.path + "/"
         if source.form == .folder { return source.location + "/" + manifest.stacks.path }
-        let target = scratch + "/" + manifest.stacks.path
-        for member in source.members.values where member.path.hasPrefix(prefix) && member.kind == .file {
-            let path = scratch + "/" + member.path
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try source.contents(of: member.path).write(to: URL(fileURLWithPath: path))
+        return try copiedOut(manifest.stacks.path)
+    }
+
+    /// The folder `folder` of an archive bundle, copied out under the scratch folder once (streaming, member
+    /// by member); marked complete only once every member is out, so a failed copy is not taken for whole.
+    private func copiedOut(_ folder: String) throws -> String {
+        try lock.withLock {
+            let done = scratch + "/" + folder + ".copied"
+            if !FileManager.default.fileExists(atPath: done) {
+                for member in source.members.values where member.path.hasPrefix(folder + "/") && member.kind == .file {
+                    let path = scratch + "/" + member.path
+                    try FileManager.default.createDirectory(
+                        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try source.copy(member, to: path)
+                }
+                _ = FileManager.default.createFile(atPath: done, contents: nil)
+            }
+            return scratch + "/" + folder
         }
-        return target
     }
 
     /// A local file with the blob's bytes: in place for a folder, copied out (streaming) for an archive.
@@ -68,20 +78,7 @@ public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
     /// The image layout: in place for a folder; for an archive, its `oci/` copied out once.
     private func layout() throws -> ImageLayout {
         if source.form == .folder { return try ImageLayout.open(at: source.location + "/oci") }
-        return try lock.withLock {
-            let target = scratch + "/oci"
-            // Marked complete only once every member is out: a failed copy is not taken for a layout.
-            if !FileManager.default.fileExists(atPath: scratch + "/oci.copied") {
-                for member in source.members.values where member.path.hasPrefix("oci/") && member.kind == .file {
-                    let path = scratch + "/" + member.path
-                    try FileManager.default.createDirectory(
-                        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                    try source.copy(member, to: path)
-                }
-                FileManager.default.createFile(atPath: scratch + "/oci.copied", contents: nil)
-            }
-            return try ImageLayout.open(at: target)
-        }
+        return try ImageLayout.open(at: try copiedOut("oci"))
     }
 
     /// One line for the plan: what the bundle is, and what in it was replaced or is unpinned.

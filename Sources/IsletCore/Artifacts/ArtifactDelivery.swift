@@ -154,21 +154,20 @@ actor ArtifactDelivery {
     {
         let key = node + " " + file.sha256
         if let running = uploads[key] { return try await running.value }
-        let source = self.source
-        let task = Task { () throws -> (path: String, sent: Int64) in
+        let task = Task { () throws -> String in
             guard let source else { throw ArtifactDeliveryError.noBundle(label: file.label, node: node) }
             guard let local = try source.localFile(sha256: file.sha256) else {
                 throw ArtifactDeliveryError.notInBundle(label: file.label, sha256: file.sha256)
             }
             let result = try await session.upload(Upload(.file(local), to: .staging("artifact.\(file.sha256)")))
-            return (result.path, result.bytesSent)
+            // The task runs on this actor: counted once, whoever else waits for it.
+            traffic.filesSent += 1
+            traffic.bytesSent += result.bytesSent
+            note("artifact \(file.label) sent to \(node): \(result.bytesSent) bytes")
+            return result.path
         }
-        uploads[key] = Task { try await task.value.path }
-        let (path, sent) = try await task.value
-        traffic.filesSent += 1
-        traffic.bytesSent += sent
-        note("artifact \(file.label) sent to \(node): \(sent) bytes")
-        return path
+        uploads[key] = task
+        return try await task.value
     }
 
     /// Puts the file on the store node (unless it holds it) and has that node push it into the store.
@@ -207,16 +206,16 @@ actor ArtifactDelivery {
     /// One short script: which of these digests the node holds at their paths.
     private static func ask(_ session: any NodeSession, which digests: Set<String>) async throws -> Set<String> {
         guard !digests.isEmpty else { return [] }
-        let directory = "\"$ISLET_ROOT\"" + ShellQuoting.quote(ArtifactNeeds.nodePath(sha256: ""))
+        let directory = "\"$ISLET_ROOT\"" + ShellQuoting.quote(ArtifactNeeds.nodeDirectory)
         let script =
             "ISLET_ROOT=\(ShellQuoting.quote(session.filesystemRoot))\n"
-            + "for h in \(digests.sorted().joined(separator: " ")); do [ -f \(directory)\"$h\" ] && echo \"$h\"; done; exit 0\n"
+            + "for h in \(digests.sorted().joined(separator: " ")); do [ -f \(directory)/\"$h\" ] && echo \"$h\"; done; exit 0\n"
         let printed = OutputCollector()
         let status = try await session.run(script: script) { chunk in
             if chunk.stream == .stdout { printed.append(chunk.bytes) }
         }
         guard status.code == 0 else { throw ArtifactDeliveryError.probe(status: "\(status)") }
-        return Set(printed.text.split(separator: "\n").map(String.init).filter(isSHA256Hex))
+        return Set(printed.text.split(separator: "\n").map(String.init).filter(BundleManifest.isSHA256Hex))
     }
 
     /// On the store node: put the staged file at its path by digest (sha256 checked), then push it into the
@@ -225,7 +224,7 @@ actor ArtifactDelivery {
         """
         set -u
         ISLET_ROOT=\(ShellQuoting.quote(root)); s=\(ShellQuoting.quote(staged)); u=\(ShellQuoting.quote(url))
-        a="$ISLET_ROOT/var/lib/islet/artifacts/sha256"; f="$a/\(h)"
+        a="$ISLET_ROOT"\(ShellQuoting.quote(ArtifactNeeds.nodeDirectory)); f="$a/\(h)"
         if [ ! -f "$f" ]; then
           [ -n "$s" ] && mkdir -p "$a" && install -m 0644 "$s" "$a/.\(h).new" || { echo "cannot place the file"; exit 3; }
           x=$(sha256sum < "$a/.\(h).new"); x=${x%% *}
@@ -247,7 +246,7 @@ actor ArtifactDelivery {
         # layer is the file, with the empty config, tagged by the file's digest.
         t=sha256-\(h)
         curl -fsS -o /dev/null -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$r/manifests/$t" 2>/dev/null && exit 0
-        e="$ISLET_ROOT/var/lib/islet/artifacts/empty.json"; printf '{}' > "$e"
+        e="$a/../empty.json"; printf '{}' > "$e"
         push \(Self.emptyConfigDigest) "$e"
         m='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.islet.file.v1",'
         m="$m"'"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"\(Self.emptyConfigDigest)","size":2},'

@@ -38,7 +38,14 @@ public struct ArtifactNeeds: Sendable {
     public private(set) var files: [File] = []
     public private(set) var images: [Image] = []
     /// The file each node reads, by artifact.
-    private var fileByNode: [String: [ArtifactID: File]] = [:]
+    private var fileByNode: [String: [ArtifactID: String]] = [:]
+    /// Where each file is in `files`, by its label: `files` is the one copy a bundle's digests update.
+    private var fileIndex: [String: Int] = [:]
+
+    /// The file `node` reads as `id`.
+    private func file(_ id: ArtifactID, on node: String) -> File? {
+        fileByNode[node]?[id].flatMap { fileIndex[$0] }.map { files[$0] }
+    }
     private var imageByID: [ArtifactID: Image] = [:]
 
     public init() {}
@@ -103,7 +110,7 @@ public struct ArtifactNeeds: Sendable {
                 for node in nodes {
                     guard let arch = graph.node(named: node)?.arch else { continue }
                     if let need = byArch[file.isArchitectureIndependent ? nil : arch] {
-                        fileByNode[node, default: [:]][id] = need
+                        fileByNode[node, default: [:]][id] = need.label
                     }
                 }
             } else if let image = declaredImages[id] {
@@ -132,6 +139,7 @@ public struct ArtifactNeeds: Sendable {
         }
         try sink.throwIfAny()
         files = filesByKey.values.sorted { $0.label < $1.label }
+        fileIndex = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($1.label, $0) })
     }
 
     /// What a bundle put in place of pinned downloads, and what it holds unpinned: plan says so plainly.
@@ -144,7 +152,6 @@ public struct ArtifactNeeds: Sendable {
     public mutating func resolve(against manifest: BundleManifest) throws {
         var problems: [String] = []
         let blobs = Set(manifest.blobs.map(\.digest))
-        var resolved: [String: String] = [:]
         for index in files.indices {
             let need = files[index]
             let held = manifest.files.first {
@@ -168,12 +175,8 @@ public struct ArtifactNeeds: Sendable {
                 continue
             }
             files[index].sha256 = held.sha256
-            resolved[need.label] = held.sha256
             if let replacement = held.replaced { replaced.append("\(need.label) (from \(replacement.source))") }
             if !held.pinned { unpinned.append(need.label) }
-        }
-        for (node, byID) in fileByNode {
-            for (id, file) in byID { fileByNode[node]?[id]?.sha256 = resolved[file.label] ?? file.sha256 }
         }
         for need in images {
             guard
@@ -203,7 +206,7 @@ public struct ArtifactNeeds: Sendable {
     /// upstream reference (nodes resolve upstream names through the internal registry), pinned by digest
     /// when the stack gives one.
     public func inputValue(_ id: ArtifactID, node: String) -> String? {
-        if let file = fileByNode[node]?[id] {
+        if let file = file(id, on: node) {
             return file.sha256.map { digest in
                 file.extract.map { Self.nodePath(sha256: digest, member: $0) } ?? Self.nodePath(sha256: digest)
             }
@@ -216,7 +219,7 @@ public struct ArtifactNeeds: Sendable {
     /// out: they cannot be delivered without a bundle that recorded one).
     func files(readBy step: Step, on node: String) -> [(sha256: String, label: String, extract: String?)] {
         step.inputs.compactMap { input in
-            guard case .artifact(let id) = input.reference, let file = fileByNode[node]?[id], let digest = file.sha256
+            guard case .artifact(let id) = input.reference, let file = file(id, on: node), let digest = file.sha256
             else { return nil }
             return (digest, file.label, file.extract)
         }
@@ -232,7 +235,10 @@ public struct ArtifactNeeds: Sendable {
 
     /// Where a file artifact lives on a node: by its digest, so a new build is a new path (and a new
     /// fingerprint for every step that reads it).
-    public static func nodePath(sha256: String) -> String { "/var/lib/islet/artifacts/sha256/\(sha256)" }
+    public static func nodePath(sha256: String) -> String { "\(nodeDirectory)/\(sha256)" }
+
+    /// The folder of file artifacts on every node.
+    public static let nodeDirectory = "/var/lib/islet/artifacts/sha256"
 
     /// Where a member taken out of an archive artifact lives on a node: beside the archive, by its digest.
     public static func nodePath(sha256: String, member: String) -> String {

@@ -19,7 +19,7 @@ public struct BlobFolder: ArtifactSource {
     public init(directory: String) { self.directory = directory }
 
     public func localFile(sha256: String) throws -> String? {
-        guard isSHA256Hex(sha256) else { return nil }
+        guard BundleManifest.isSHA256Hex(sha256) else { return nil }
         let path = directory + "/" + sha256
         return FileManager.default.isReadableFile(atPath: path) ? path : nil
     }

@@ -56,7 +56,7 @@ struct NodeScript {
               case $4 in *:*) __o=${4%%:*} __g=${4#*:} ;; *) __o=$4 __g= ;; esac
               install -D -m "$3" ${__o:+-o "$__o"} ${__g:+-g "$__g"} "$1" "$2.islet-new" && mv -f "$2.islet-new" "$2"
             }
-            __a="$ISLET_ROOT/var/lib/islet/artifacts/sha256"
+            __a="$ISLET_ROOT"\(ShellQuoting.quote(ArtifactNeeds.nodeDirectory))
             __artifact() {
               [ -f "$__a/$2" ] && return 0
               [ -n "$1" ] && mkdir -p "$__a" && install -m 0644 "$1" "$__a/.$2.new" && __verified "$2"

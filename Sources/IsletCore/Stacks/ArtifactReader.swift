@@ -117,7 +117,7 @@ extension StackLoader {
                         continue
                     }
                     guard let hex = archEntry.value.string("sha256.\(entry.key).\(archEntry.key)") else { continue }
-                    guard isSHA256Hex(hex) else {
+                    guard BundleManifest.isSHA256Hex(hex) else {
                         archEntry.value.report(
                             "sha256.\(entry.key).\(archEntry.key) is '\(hex)'; expected 64 lowercase hex digits")
                         continue
@@ -195,7 +195,7 @@ extension StackLoader {
 
     private func readImageDigest(_ node: YAMLNode, field: String) -> String? {
         guard let text = node.string(field) else { return nil }
-        guard text.hasPrefix("sha256:"), isSHA256Hex(String(text.dropFirst(7))) else {
+        guard text.hasPrefix("sha256:"), BundleManifest.isSHA256Hex(String(text.dropFirst(7))) else {
             node.report("'\(field)' is '\(text)'; expected sha256: and 64 lowercase hex digits")
             return nil
         }
@@ -217,9 +217,4 @@ extension StackLoader {
             rest = rest[rest.index(after: close)...]
         }
     }
-}
-
-/// 64 lowercase hex digits: how sha256 digests are written everywhere in islet.
-func isSHA256Hex(_ text: String) -> Bool {
-    text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
 }
