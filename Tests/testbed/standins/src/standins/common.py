@@ -12,7 +12,8 @@ on the host); override with ``ISLET_STANDIN_SHARED`` (the stand-ins' own tests d
 
 A node's own simulated kernel and init state (loaded modules, sysctls, swap, units) lives in the node's
 private ``/run/islet-sim`` (tmpfs: lost when the node stops, like a reboot); override with
-``ISLET_STANDIN_RUN``.
+``ISLET_STANDIN_RUN``. ``ISLET_STANDIN_ROOT`` (tests only) prefixes the node files a stand-in reads or writes
+through ``root()``, e.g. /etc/containerd/config.toml.
 """
 
 import contextlib
@@ -26,6 +27,13 @@ import time
 SHARED = os.environ.get("ISLET_STANDIN_SHARED", "/run/islet-testbed")
 NODE_RUN = os.environ.get("ISLET_STANDIN_RUN", "/run/islet-sim")
 STANDINS = os.path.join(SHARED, "standins")
+ROOT = os.environ.get("ISLET_STANDIN_ROOT", "")
+
+
+def root(path):
+    """A node file's path: ``path`` itself in a node; under ``ISLET_STANDIN_ROOT`` in the stand-ins' own tests,
+    so they can write /etc/containerd/... without touching the host."""
+    return ROOT.rstrip("/") + path if ROOT and path.startswith("/") else path
 
 
 def node_name():
