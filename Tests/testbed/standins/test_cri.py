@@ -25,11 +25,9 @@ TEMP = tempfile.mkdtemp(prefix="islet-cri-")
 ROOT = os.path.join(TEMP, "root")
 ENV = dict(os.environ, ISLET_STANDIN_SHARED=os.path.join(TEMP, "shared"), ISLET_STANDIN_RUN=os.path.join(TEMP, "run"),
            ISLET_STANDIN_NODE="node1", ISLET_STANDIN_ROOT=ROOT, PYTHONPATH=SRC)
-os.environ.update({k: ENV[k] for k in ("ISLET_STANDIN_SHARED", "ISLET_STANDIN_RUN", "ISLET_STANDIN_NODE",
-                                        "ISLET_STANDIN_ROOT")})
 sys.path.insert(0, SRC)
 
-from standins import containerd, registry_hosts  # noqa: E402  (the environment above must come first)
+from standins import common, containerd, registry_hosts  # noqa: E402
 
 REGISTRY_ADDRESS = "127.0.41.21"
 IMAGES = ["registry.k8s.io/pause:3.10.2", "ghcr.io/flannel-io/flannel:v0.28.9"]
@@ -62,18 +60,23 @@ def calls(program):
 
 
 def setUpModule():
+    # In-process calls read node files under ROOT too; set here, not through the environment, so the other
+    # test modules of the same run keep their own settings
+    registry["saved_root"], common.ROOT = common.ROOT, ROOT
     port = free_port(REGISTRY_ADDRESS)
     registry["addr"] = f"{REGISTRY_ADDRESS}:{port}"
     registry["dir"] = os.path.join(TEMP, "images")
     result = subprocess.run([os.path.join(HERE, "images"), "serve", registry["addr"], registry["dir"], *IMAGES],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
+        tearDownModule()  # unittest skips it when setUpModule fails
         raise RuntimeError(f"images serve failed: {result.stderr}")
     with open(os.path.join(registry["dir"], "images.json")) as f:
         registry["built"] = {entry["image"]: entry for entry in json.load(f)}
 
 
 def tearDownModule():
+    common.ROOT = registry.get("saved_root", "")
     subprocess.run([os.path.join(HERE, "images"), "stop", registry.get("dir", TEMP)], timeout=30)
     shutil.rmtree(TEMP, ignore_errors=True)
 
