@@ -31,6 +31,11 @@ actor Ledger {
         }
         try SecretInPlainOutput.check(outputs, of: step, node: instance.node, masker: masker)
         try secrets.bind(to: state.lineage)
+        for output in step.outputs where output.file != nil {
+            if let value = outputs[output.name] {
+                try OutputFile.save(value, output: output, step: instance.step, folder: store.directory)
+            }
+        }
         var visible: [String: String] = [:]
         for (key, value) in outputs {
             if step.isSecretOutput(key) {
@@ -52,8 +57,12 @@ actor Ledger {
     func forget(node: String, step: StepID) async throws {
         state.removeRecord(node: node, step: step)
         unwritten.append(StateChange(serial: 0, node: node, step: step.description, forget: true))
-        for output in catalog.step(step)?.outputs ?? [] where output.secret {
-            try secrets.set(nil, for: SecretStore.outputKey(node: node, step, output.name))
+        for output in catalog.step(step)?.outputs ?? [] {
+            if output.secret { try secrets.set(nil, for: SecretStore.outputKey(node: node, step, output.name)) }
+            // A saved file belongs to the step wherever it runs: it goes once no node holds the step.
+            if !state.recordedPairs.contains(where: { $0.step == step }) {
+                OutputFile.remove(output: output, folder: store.directory)
+            }
         }
         try await commit()
     }

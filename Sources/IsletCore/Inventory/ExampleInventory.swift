@@ -11,7 +11,7 @@ public enum ExampleInventory {
             "kind: Inventory",
             "cluster:",
             "  name: platform                      # a DNS label naming the cluster",
-            "  kubernetesVersion: \"1.33.4\"          # MAJOR.MINOR.PATCH",
+            "  kubernetesVersion: \"1.36.4\"          # MAJOR.MINOR.PATCH; one the stacks pin",
             "  controlPlaneEndpoint: \"10.20.0.10:6443\"",
             "  podSubnet: 10.244.0.0/16",
             "  serviceSubnet: 10.96.0.0/12           # must not overlap podSubnet",

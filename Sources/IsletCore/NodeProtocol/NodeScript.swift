@@ -119,6 +119,9 @@ struct NodeScript {
             if [ -n "$ISLET_ROOT" ] && [ -r "$ISLET_ROOT/etc/hostname" ]; then __read "$ISLET_ROOT/etc/hostname"; __fact hostname "$__r"; else __fact hostname "$1"; fi
             __read "$ISLET_ROOT/etc/machine-id"; __fact machineId "$__r"
             __fact kernel "$2"
+            __mem=; while read -r __k __v __u; do [ "$__k" = MemTotal: ] && __mem=$((__v / 1024)); done < /proc/meminfo
+            __fact memoryMiB "$__mem"
+            __fact diskFreeMiB "$(df -Pk "$ISLET_ROOT/var" 2>/dev/null | { read -r __h; read -r __d __s __used __avail __r; echo $((${__avail:-0} / 1024)); })"
             """)
     }
 

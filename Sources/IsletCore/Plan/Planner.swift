@@ -53,6 +53,13 @@ public struct Planner: Sendable {
             reports[node.name] = nil
             failures.append(NodeFailure(node: node.name, message: Self.architectureMismatch(node, machine: machine)))
         }
+        // Nodes unfit for a stack's steps are refused as a whole, before any change.
+        for failure in PreflightCheck.failures(
+            stacks: workspace.catalog.stacks, graph: graph, facts: reports.mapValues(\.facts))
+        {
+            reports[failure.node] = nil
+            failures.append(failure)
+        }
         let facts = reports.mapValues(\.facts)
         let desired = graph.instances.filter { (target == nil || $0.node == target) && reports[$0.node] != nil }
         var changes = decide(desired: desired, reports: reports, facts: facts)

@@ -83,6 +83,14 @@ public struct StepResolver: Sendable {
                 case "arch": value = .string(node?.arch.rawValue ?? "")
                 default: value = .list((node?.roles ?? []).map(Value.string))
                 }
+            case .nodes(let role):
+                value = .list(
+                    inventory.nodes.filter { role == nil || $0.roles.contains(role!) }.map {
+                        .map([
+                            "name": .string($0.name), "address": .string($0.address),
+                            "roles": .list($0.roles.map(Value.string)), "arch": .string($0.arch.rawValue),
+                        ])
+                    })
             case .fact(let name):
                 value = .string(facts[instance.node]?[name] ?? "")
             case .literal(let literal):

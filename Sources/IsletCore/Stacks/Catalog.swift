@@ -284,6 +284,13 @@ public struct Catalog: Sendable {
                 sink.report(located.roles.first { $0.name == role }?.location ?? at, message)
             }
         }
+        for input in step.inputs {
+            guard case .nodes(let role?) = input.reference, let roleNames, !roleNames.contains(role) else { continue }
+            sink.report(
+                input.location,
+                "input '\(input.name)' lists the nodes with role '\(role)' that no stack declares; expected nodes.all or nodes.ROLE with one of \(humanList(roleNames.sorted()))"
+            )
+        }
         if step.scope == .cluster && step.roles.isEmpty {
             sink.report(at, "cluster step '\(step.id)' has no 'roles'; expected the role whose first node runs it")
         }

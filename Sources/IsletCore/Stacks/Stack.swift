@@ -13,6 +13,20 @@ public struct Stack: Sendable {
     public var artifacts = StackArtifacts()
     /// Set when this stack runs the store other nodes fetch artifacts from.
     public var artifactStore: ArtifactStore?
+    /// What makes a node unfit for this stack's steps, checked at plan before anything changes.
+    public var preflight = Preflight()
+}
+
+/// `preflight:` of a stack: facts of the nodes its steps run on that plan checks before any change.
+public struct Preflight: Sendable, Hashable {
+    /// Facts no two of those nodes may share (a cloned machine's machine-id, a repeated host name).
+    public var uniqueFacts: [Fact] = []
+    public var minimumMemoryMiB: Int?
+    /// Free space on the file system holding /var.
+    public var minimumDiskMiB: Int?
+    public var location: SourceLocation?
+
+    public var isEmpty: Bool { uniqueFacts.isEmpty && minimumMemoryMiB == nil && minimumDiskMiB == nil }
 }
 
 /// `stack/step`: how steps are named across stacks, in state and in plans.
@@ -121,6 +135,9 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
     case setting(String)
     /// `node.name`, `node.address`, `node.roles`
     case node(String)
+    /// `nodes.all` or `nodes.ROLE`: the inventory's nodes (with that role), each as name, address, roles, arch:
+    /// what a step writes about its peers (an /etc/hosts file).
+    case nodes(role: String?)
     /// `facts.<name>`, gathered from the node at plan and apply time.
     case fact(String)
     /// `steps.<stack>/<step>.<KEY>`: an output of another step.
@@ -135,6 +152,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .cluster(let field): return "cluster.\(field)"
         case .setting(let key): return "settings.\(key)"
         case .node(let field): return "node.\(field)"
+        case .nodes(let role): return "nodes.\(role ?? "all")"
         case .fact(let name): return "facts.\(name)"
         case .output(let step, let key): return "steps.\(step).\(key)"
         case .artifact(let id): return "artifacts.\(id)"
@@ -170,6 +188,9 @@ public struct ManagedFile: Sendable, Hashable {
 public struct OutputDeclaration: Sendable, Hashable {
     public var name: String
     public var secret: Bool
+    /// A file in the state folder (`.islet/NAME`, mode 0600) that receives the value, base64-decoded, whenever
+    /// the step records it: how a file made on a node (an admin kubeconfig) reaches the operator.
+    public var file: String? = nil
 }
 
 /// A secret islet generates once and keeps in the secrets file.
@@ -181,5 +202,5 @@ public struct SecretDeclaration: Sendable, Hashable {
 
 /// Values a node reports about itself, in the order the fact script prints them.
 public enum Fact: String, CaseIterable, Sendable {
-    case os, osVersion, arch, hostname, machineId, kernel
+    case os, osVersion, arch, hostname, machineId, kernel, memoryMiB, diskFreeMiB
 }

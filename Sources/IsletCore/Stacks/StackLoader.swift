@@ -54,6 +54,7 @@ struct StackLoader {
         let settings = top.optional("settings")?.sequence("settings")?.compactMap { readSetting($0, stack: name) } ?? []
         let artifacts = top.optional("artifacts").map { readArtifacts($0, stack: name) } ?? StackArtifacts()
         let store = top.optional("artifactStore").flatMap { readArtifactStore($0, stack: name) }
+        let preflight = top.optional("preflight").map(readPreflight) ?? Preflight()
         var steps: [Step] = []
         if let items = top.required("steps", expected: "a list of steps")?.sequence("steps") {
             for item in items {
@@ -67,7 +68,29 @@ struct StackLoader {
         }
         return Stack(
             name: name, description: description, directory: directory, requires: requires, roles: roles,
-            settings: settings, steps: steps, artifacts: artifacts, artifactStore: store)
+            settings: settings, steps: steps, artifacts: artifacts, artifactStore: store, preflight: preflight)
+    }
+
+    private func readPreflight(_ node: YAMLNode) -> Preflight {
+        var preflight = Preflight(location: node.location)
+        guard let map = node.mapping("preflight") else { return preflight }
+        defer { map.finish() }
+        if let list = map.optional("uniqueFacts") {
+            for (name, item) in zip(list.stringList("uniqueFacts") ?? [], list.sequence("uniqueFacts") ?? []) {
+                if let fact = Fact(rawValue: name) {
+                    preflight.uniqueFacts.append(fact)
+                } else {
+                    item.report(
+                        "unknown fact '\(name)'; expected one of \(Fact.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+            }
+        }
+        preflight.minimumMemoryMiB = map.optional("minimumMemoryMiB")?.integer(
+            "minimumMemoryMiB", in: 1...1 << 30, meaning: "a size in MiB")
+        preflight.minimumDiskMiB = map.optional("minimumDiskMiB")?.integer(
+            "minimumDiskMiB", in: 1...1 << 40, meaning: "a size in MiB")
+        return preflight
     }
 
     private func readRole(_ node: YAMLNode, stack: String) -> RoleDeclaration? {
@@ -211,8 +234,15 @@ struct StackLoader {
             } else if let output = item.mapping("outputs item") {
                 let name = output.required("name", expected: "the output's variable name")?.nonEmptyString("name")
                 let secret = output.optional("secret")?.boolean("secret") ?? false
+                let fileNode = output.optional("file")
+                let file = fileNode?.nonEmptyString("file")
+                if let file, let fileNode, !OutputFile.isValidName(file) {
+                    fileNode.report(
+                        "output file '\(file)' is not valid; expected a plain file name for islet's state folder, such as kubeconfig (not \(OutputFile.reservedNames.sorted().joined(separator: ", ")))"
+                    )
+                }
                 output.finish()
-                if let name { outputs.append(OutputDeclaration(name: name, secret: secret)) }
+                if let name { outputs.append(OutputDeclaration(name: name, secret: secret, file: file)) }
             }
             if let last = outputs.last, !isEnvironmentName(last.name) {
                 item.report(
@@ -253,7 +283,7 @@ struct StackLoader {
                 inputs.append(Input(name: entry.key, reference: reference, location: entry.value.location))
             } else {
                 entry.value.report(
-                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"
+                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"
                 )
             }
         }
@@ -269,6 +299,8 @@ struct StackLoader {
         case "cluster": return .cluster(rest)
         case "settings": return .setting(rest)
         case "node": return ["name", "address", "roles", "arch"].contains(rest) ? .node(rest) : nil
+        case "nodes" where rest == "all": return .nodes(role: nil)
+        case "nodes": return NetworkSyntax.isLabel(rest) ? .nodes(role: rest) : nil
         case "facts": return Fact(rawValue: rest) != nil ? .fact(rest) : nil
         case "artifacts":
             let parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -358,7 +390,16 @@ struct StackLoader {
     /// the stack folder; a script file must end in `.sh` (so `scripts/ok.py` is refused rather than run as a
     /// command). Anything else is an inline script.
     private func readScript(_ node: YAMLNode, field: String) -> Script? {
-        guard let text = node.nonEmptyString(field) else { return nil }
+        guard var text = node.nonEmptyString(field) else { return nil }
+        // `scripts/x.sh WORD...`: a script file run with arguments, which reach it as "$1"...
+        var arguments: [String] = []
+        let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        if words.count > 1, words[0].hasSuffix(".sh"), !text.contains("\n"),
+            words.dropFirst().allSatisfy(Self.isPlainArgument)
+        {
+            text = words[0]
+            arguments = Array(words.dropFirst())
+        }
         let oneWord = !text.contains(where: \.isWhitespace)
         let path = directory + "/" + text
         let looksLikePath =
@@ -374,7 +415,17 @@ struct StackLoader {
         guard let body = readStackFile(text, at: node, what: "script file", expected: "a POSIX sh file") else {
             return nil
         }
-        return Script(text: body, origin: path)
+        guard !arguments.isEmpty else { return Script(text: body, origin: path) }
+        // Words of letters, digits and ./_:- only, so quoting them cannot go wrong.
+        let setArguments = "set -- " + arguments.map { "'\($0)'" }.joined(separator: " ") + "\n"
+        return Script(text: setArguments + body, origin: path + " " + arguments.joined(separator: " "))
+    }
+
+    static func isPlainArgument(_ word: String) -> Bool {
+        !word.isEmpty
+            && word.unicodeScalars.allSatisfy {
+                ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || "._/:-=".unicodeScalars.contains($0)
+            }
     }
 
     /// The text of a file the stack names, read only when it exists and lies inside the stack folder.

@@ -385,7 +385,7 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/invalid-yaml-syntax/base/stack.yaml:31:12: invalid YAML: found unexpected end of stream (while scanning a quoted scalar); expected the quote or bracket to be closed"#
     ],
     "malformed-input": [
-        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, facts.os|osVersion|arch|hostname|machineId|kernel, steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"#
+        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, facts.os|osVersion|arch|hostname|machineId|kernel|memoryMiB|diskFreeMiB, steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"#
     ],
     "missing-apply": [
         #"stacks-broken/missing-apply/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#
@@ -449,7 +449,7 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/unknown-setting-type/base/stack.yaml:12:11: unknown setting type 'number'; expected string, integer, port, boolean, ip, cidr, host, version, list or map"#
     ],
     "unknown-stack-key": [
-        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, artifacts, artifactStore, steps (did you mean 'settings'?)"#,
+        #"stacks-broken/unknown-stack-key/base/stack.yaml:10:1: unknown key 'setings' in 'stack'; expected one of apiVersion, kind, name, description, requires, roles, settings, artifacts, artifactStore, preflight, steps (did you mean 'settings'?)"#,
         #"stacks-broken/unknown-stack-key/base/stack.yaml:25:22: input 'REGISTRY_PORT' reads setting 'registry.port' that stack 'base' does not declare; expected a key under its 'settings:' (or a required stack's)"#,
     ],
     "unknown-step-key": [

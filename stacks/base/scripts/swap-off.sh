@@ -1,7 +1,8 @@
 #!/bin/sh
-# Comments out swap lines so swap stays off after a reboot. `swapoff -a` belongs to the kubernetes
-# stack, right before kubelet starts; this step only edits the file, keeping a backup.
+# Turns swap off now and comments out the fstab swap lines so it stays off after a reboot (a backup of
+# fstab is kept beside it).
 set -eu
+swapoff -a
 fstab="$ISLET_ROOT/etc/fstab"
 [ -f "$fstab" ] || exit 0
 cp -p "$fstab" "$fstab.islet-backup"
