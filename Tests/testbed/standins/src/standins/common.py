@@ -26,6 +26,14 @@ import time
 SHARED = os.environ.get("ISLET_STANDIN_SHARED", "/run/islet-testbed")
 NODE_RUN = os.environ.get("ISLET_STANDIN_RUN", "/run/islet-sim")
 STANDINS = os.path.join(SHARED, "standins")
+# The node's file system root: "/" in a node; a temp folder in the stand-ins' own tests, so unit files,
+# /etc/fstab, /etc/sysctl.d ... come from there.
+ROOT = os.environ.get("ISLET_STANDIN_ROOT", "/")
+
+
+def rooted(path):
+    """``path`` (absolute, as the real program spells it) under ROOT."""
+    return os.path.join(ROOT, path.lstrip("/")) if ROOT != "/" else path
 
 
 def node_name():
