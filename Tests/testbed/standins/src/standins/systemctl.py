@@ -26,7 +26,6 @@ Enabling links ``/etc/systemd/system/TARGET.wants/U`` as systemd does; the boot 
 linked from a ``*.target.wants`` folder of /etc/systemd/system.
 """
 
-import errno
 import os
 import signal
 import sys
@@ -863,7 +862,7 @@ def body(args):
             daemon_reload()
         return context.code
     if not names:
-        print(f"Too few arguments.", file=sys.stderr)
+        print("Too few arguments.", file=sys.stderr)
         return 1
     if verb in ("start", "stop", "restart", "try-restart", "reload-or-restart", "reset-failed"):
         if not need_root(context, f"{verb} {' '.join(names)}"):
