@@ -76,7 +76,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    common.ROOT = registry.get("saved_root", "")
+    common.ROOT = registry.get("saved_root", "/")
     subprocess.run([os.path.join(HERE, "images"), "stop", registry.get("dir", TEMP)], timeout=30)
     shutil.rmtree(TEMP, ignore_errors=True)
 

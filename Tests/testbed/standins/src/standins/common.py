@@ -27,13 +27,19 @@ import time
 SHARED = os.environ.get("ISLET_STANDIN_SHARED", "/run/islet-testbed")
 NODE_RUN = os.environ.get("ISLET_STANDIN_RUN", "/run/islet-sim")
 STANDINS = os.path.join(SHARED, "standins")
-ROOT = os.environ.get("ISLET_STANDIN_ROOT", "")
+# The node's file system root: "/" in a node; a temp folder in the stand-ins' own tests, so unit files,
+# /etc/fstab, /etc/containerd ... come from there without touching the host.
+ROOT = os.environ.get("ISLET_STANDIN_ROOT", "/")
 
 
-def root(path):
-    """A node file's path: ``path`` itself in a node; under ``ISLET_STANDIN_ROOT`` in the stand-ins' own tests,
-    so they can write /etc/containerd/... without touching the host."""
-    return ROOT.rstrip("/") + path if ROOT and path.startswith("/") else path
+def rooted(path):
+    """``path`` (absolute, as the real program spells it) under ROOT."""
+    if not ROOT or ROOT == "/" or not path.startswith("/"):
+        return path
+    return ROOT.rstrip("/") + path
+
+
+root = rooted
 
 
 def node_name():
