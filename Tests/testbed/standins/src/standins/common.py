@@ -26,6 +26,14 @@ import time
 SHARED = os.environ.get("ISLET_STANDIN_SHARED", "/run/islet-testbed")
 NODE_RUN = os.environ.get("ISLET_STANDIN_RUN", "/run/islet-sim")
 STANDINS = os.path.join(SHARED, "standins")
+# Prefix for the node's own files (/etc/kubernetes, /var/lib/kubelet, /etc/cni ...): empty in a testbed node,
+# a temporary folder in the stand-ins' own tests, so they need no testbed.
+ROOT = os.environ.get("ISLET_STANDIN_ROOT", "")
+
+
+def root(path):
+    """The node's file ``path`` (absolute, as the real program names it) under the ROOT prefix."""
+    return ROOT + path if ROOT and path.startswith("/") else path
 
 
 def node_name():
