@@ -20,7 +20,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "src")
-VENV = "/opt/islet-test-tools/bin/python3"
+# the interpreter the zipapps name in their shebang, when present
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 # --- test fakes (not the real OS / CRI stand-ins, which the lead integrates) ---
 
@@ -68,7 +69,13 @@ stop() {
   if [ -f "$fake/kubelet.pid" ]; then
     pid=$(cat "$fake/kubelet.pid")
     kill "$pid" 2>/dev/null
-    i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+    # wait for the exit (an exited orphan may stay a zombie until its new parent reaps it)
+    i=0
+    while [ $i -lt 50 ]; do
+      state=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) || break
+      [ "$state" = Z ] && break
+      sleep 0.05; i=$((i+1))
+    done
     rm -f "$fake/kubelet.pid"
   fi
 }
@@ -82,7 +89,7 @@ case "$1" in
     # shellcheck disable=SC1090
     [ -f "$flags" ] && . "$flags"
     # shellcheck disable=SC2086
-    python3 -m standins.kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
+    "$TEST_PYTHON" -m standins.kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
       --kubeconfig=/etc/kubernetes/kubelet.conf --config=/var/lib/kubelet/config.yaml $KUBELET_KUBEADM_ARGS \\
       >> "$fake/kubelet.log" 2>&1 &
     echo $! > "$fake/kubelet.pid" ;;
@@ -242,7 +249,8 @@ class Node:
         open(os.path.join(self.fake, "kubelet-enabled"), "w").close()
         self.env = dict(os.environ, ISLET_STANDIN_SHARED=shared, ISLET_STANDIN_RUN=self.run_dir,
                         ISLET_STANDIN_NODE=self.name, ISLET_STANDIN_ROOT=self.root,
-                        PATH=fakes + os.pathsep + os.environ["PATH"], PYTHONPATH=SRC, HOME="/root")
+                        PATH=fakes + os.pathsep + os.environ["PATH"], PYTHONPATH=SRC, HOME="/root",
+                        TEST_PYTHON=PYTHON)
         self.env.pop("KUBECONFIG", None)
 
     def set_sysctl(self, key, value):
@@ -258,7 +266,7 @@ class Node:
             f.write(text)
 
     def run(self, program, *args, stdin=None):
-        result = subprocess.run([sys.executable, "-m", f"standins.{program}", *args], env=self.env,
+        result = subprocess.run([PYTHON, "-m", f"standins.{program}", *args], env=self.env,
                                 capture_output=True, text=True, input=stdin, timeout=60)
         return result
 
@@ -703,7 +711,7 @@ class Lifecycle(unittest.TestCase):
         self.assertRegex(self.cp.kubectl("get", "nodes"), r"node2\s+Ready,SchedulingDisabled")
         self.assertIn('node "node2" deleted', self.cp.kubectl("delete", "node", "node2"))
         self.cp.kubectl("delete", "node", "node2", "--ignore-not-found")
-        time.sleep(1.0)  # the running kubelet does not register the Node again
+        time.sleep(0.8)  # a few kubelet loops: the running kubelet does not register the Node again
         self.assertNotIn("node2", self.nodes())
         worker.ok("kubeadm", "reset", "-f")
         for path in ("/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/config.yaml", "/etc/kubernetes/pki/ca.crt"):

@@ -430,7 +430,7 @@ def images(cluster_config, version):
     return found
 
 
-def wait_until(predicate, timeout, interval=0.2):
+def wait_until(predicate, timeout, interval=0.1):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -885,7 +885,7 @@ def cmd_rollout(args):
             return 0
         if deadline is not None and time.monotonic() >= deadline:
             raise Failure("error: timed out waiting for the condition")
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def cmd_wait(args):
@@ -917,7 +917,7 @@ def cmd_wait(args):
                 break
             if time.monotonic() >= deadline:
                 raise Failure(f"error: timed out waiting for the condition on {qualified(plural, group)}/{name}")
-            time.sleep(0.3)
+            time.sleep(0.2)
     return 0
 
 

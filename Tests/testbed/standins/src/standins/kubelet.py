@@ -28,6 +28,7 @@ from .cli import Failure
 LOOP = 0.5
 PULL_BACKOFF = 5.0
 CNI_DIR = "/etc/cni/net.d"
+GENERATION = "deprecated.daemonset.template.generation"
 
 FLAGS = {name: "value" for name in (
     "config", "kubeconfig", "bootstrap-kubeconfig", "hostname-override", "node-ip", "container-runtime-endpoint",
@@ -125,7 +126,6 @@ class Kubelet:
         self.manifest_cache = {}
         self.last_report = None
         self.last_report_time = 0.0
-        self.stopping = False
 
     @staticmethod
     def _load_config(path):
@@ -160,17 +160,19 @@ class Kubelet:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         log("I", "Starting kubelet", version=cluster.VERSION, node=self.node_name)
-        while not self.stopping:
-            try:
-                self.tick()
-            except Exception as error:  # keep running like the real agent, but say what went wrong
-                log("E", "sync loop error", err=repr(error))
-            time.sleep(LOOP)
-        log("I", "Shutting down kubelet")
+        try:
+            while True:
+                try:
+                    self.tick()
+                except Exception as error:  # keep running like the real agent, but say what went wrong
+                    log("E", "sync loop error", err=repr(error))
+                time.sleep(LOOP)
+        except _Stop:
+            log("I", "Shutting down kubelet")
         return 0
 
     def _stop(self, *_):
-        self.stopping = True
+        raise _Stop()
 
     # --- one pass of the sync loop ---
 
@@ -263,17 +265,22 @@ class Kubelet:
         state = self._api()
         if state is None:
             return
-        with common.locked():
-            node = cluster.get("Node", "v1", None, self.node_name)
-            if not self.registered:
-                if node is None:
-                    node = cluster.put(self._new_node(state))
+        if not self.registered:
+            with common.locked():
+                if cluster.get("Node", "v1", None, self.node_name) is None:
+                    cluster.put(self._new_node(state))
                     log("I", "Successfully registered node", node=self.node_name)
-                self.registered = True
-            if node is None:
-                return  # deleted after registration: a running kubelet does not re-register (as real)
+            self.registered = True
+        node = cluster.get("Node", "v1", None, self.node_name)
+        if node is None:
+            return  # deleted after registration: a running kubelet does not re-register (as real)
+        # Images are pulled before taking the cluster lock: pulls go over the network.
+        started = self._start_daemonset_pods(node)
+        with common.locked():
+            if cluster.get("Node", "v1", None, self.node_name) is None:
+                return
             self._sync_mirror_pods(node, static, phases)
-            self._sync_daemonset_pods(node)
+            self._sync_daemonset_pods(node, started)
 
     def _new_node(self, state):
         labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
@@ -374,12 +381,34 @@ class Kubelet:
                       "spec": spec, "status": self._pod_status(phase, spec, phase == "Running")}
             cluster.put(mirror)
 
-    def _sync_daemonset_pods(self, node):
+    def _my_daemonset_pods(self):
         mine = {}
         for pod in cluster.list_objects("Pod", "v1"):
             owners = pod["metadata"].get("ownerReferences") or []
             if pod["spec"].get("nodeName") == self.node_name and owners and owners[0].get("kind") == "DaemonSet":
                 mine[(pod["metadata"]["namespace"], owners[0]["name"])] = pod
+        return mine
+
+    def _start_daemonset_pods(self, node):
+        """{(namespace, DaemonSet): (phase, images pulled)} for the DaemonSet pods this node must run and
+        which are not Running yet at the DaemonSet's generation."""
+        mine = self._my_daemonset_pods()
+        started = {}
+        for ds in cluster.list_objects("DaemonSet", "apps/v1"):
+            key = (ds["metadata"]["namespace"], ds["metadata"]["name"])
+            spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+            if not cluster.schedulable_on(spec, node):
+                continue
+            current = mine.get(key)
+            generation = str(ds["metadata"].get("generation", 1))
+            if current and current.get("status", {}).get("phase") == "Running" and \
+                    current["metadata"].get("annotations", {}).get(GENERATION) == generation:
+                continue
+            started[key] = self._start_pod(key[0], spec)
+        return started
+
+    def _sync_daemonset_pods(self, node, started):
+        mine = self._my_daemonset_pods()
         wanted = set()
         for ds in cluster.list_objects("DaemonSet", "apps/v1"):
             namespace, name = ds["metadata"]["namespace"], ds["metadata"]["name"]
@@ -389,14 +418,13 @@ class Kubelet:
                 continue
             wanted.add((namespace, name))
             current = mine.get((namespace, name))
-            generation = ds["metadata"].get("generation", 1)
-            if current and current["metadata"].get("annotations", {}).get("deprecated.daemonset.template.generation") \
-                    != str(generation):
+            generation = str(ds["metadata"].get("generation", 1))
+            if current and current["metadata"].get("annotations", {}).get(GENERATION) != generation:
                 cluster.delete("Pod", "v1", namespace, current["metadata"]["name"])  # rolling update
                 current = None
-            if current and current.get("status", {}).get("phase") == "Running":
+            if (namespace, name) not in started:
                 continue
-            phase, images_ok = self._start_pod(namespace, spec)
+            phase, images_ok = started[(namespace, name)]
             if current and current.get("status", {}).get("phase") == phase:
                 continue
             pod_spec = dict(spec, nodeName=self.node_name)
@@ -406,7 +434,7 @@ class Kubelet:
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": pod_name, "namespace": namespace,
                              "labels": dict(template.get("metadata", {}).get("labels") or {}),
-                             "annotations": {"deprecated.daemonset.template.generation": str(generation)},
+                             "annotations": {GENERATION: generation},
                              "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name,
                                                   "uid": ds["metadata"]["uid"], "controller": True,
                                                   "blockOwnerDeletion": True}]},
@@ -489,6 +517,10 @@ class Kubelet:
             return None
         relative = path[len(mount["mountPath"].rstrip("/")):]
         return common.root(volume["hostPath"]["path"].rstrip("/") + relative)
+
+
+class _Stop(BaseException):
+    """SIGTERM from systemctl stop: leave the loop at once (files are replaced atomically, locks released)."""
 
 
 def _machine_id():
