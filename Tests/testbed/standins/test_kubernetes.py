@@ -8,6 +8,7 @@ fake systemctl really starts the kubelet stand-in as a background process, as th
 Run: python3 -m unittest discover -s Tests/testbed/standins -p 'test_*.py'
 """
 
+import base64
 import json
 import os
 import shutil
@@ -632,6 +633,26 @@ class Lifecycle(unittest.TestCase):
         self.assertIn('User "system:node:node2" cannot get resource "nodes"', result.stderr)
         result = worker.run("kubectl", "--kubeconfig", "/etc/kubernetes/kubelet.conf", "delete", "node", "node1")
         self.assertIn("Forbidden", result.stderr)
+        # a kubeconfig naming another CA is not trusted
+        with open(self.cp.path("/etc/kubernetes/admin.conf")) as f:
+            admin = f.read()
+        with open(self.cp.path("/etc/kubernetes/pki/front-proxy-ca.crt"), "rb") as f:
+            other_ca = base64.b64encode(f.read()).decode()
+        ca = admin.split("certificate-authority-data: ")[1].split()[0]
+        self.cp.write("/root/other.conf", admin.replace(ca, other_ca))
+        result = self.cp.run("kubectl", "--kubeconfig", "/root/other.conf", "get", "nodes")
+        self.assertIn("x509: certificate signed by unknown authority", result.stderr)
+        result = self.cp.run("kubectl", "--kubeconfig", "/root/missing.conf", "get", "nodes")
+        self.assertIn("stat /root/missing.conf: no such file or directory", result.stderr)
+
+    def test_4b_join_flags_and_mixing(self):
+        node = self.bed.node(6)
+        result = node.run("kubeadm", "join", "127.0.0.1:6443", "--token", "abcdef.0123456789abcdef")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("using token-based discovery without caCertHashes can be unsafe", result.stderr)
+        result = self.cp.run("kubeadm", "init", "--config", "/etc/kubernetes/kubeadm.yaml", "--certificate-key",
+                             CERT_KEY)
+        self.assertIn("can not mix '--config' with arguments [certificate-key]", result.stderr)
 
     def test_5_control_plane_join_needs_the_uploaded_key(self):
         node = self.bed.node(3)

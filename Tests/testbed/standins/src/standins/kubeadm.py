@@ -77,7 +77,7 @@ def flags_of(args, spec, shorthands=None):
 def no_mixing(flags, allowed):
     mixed = [name for name in flags.given if name not in allowed and name not in COMMON and name != "config"]
     if "config" in flags and mixed:
-        raise Failure(f"can not mix '--config' with arguments {sorted(set(mixed))}".replace("'", "'") + STACK_HINT)
+        raise Failure(f"can not mix '--config' with arguments [{' '.join(sorted(set(mixed)))}]" + STACK_HINT)
 
 
 # --- version ---
@@ -301,13 +301,13 @@ def make_node_certs(pki, name, address, cluster_config):
     for extra in (cluster_config.get("apiServer") or {}).get("certSANs") or []:
         sans.append(("IP:" if configapi.is_ip(extra) else "DNS:") + extra)
     ca, ca_key = f"{pki}/ca.crt", f"{pki}/ca.key"
-    say(f'[certs] Generating "apiserver" certificate and key')
+    say('[certs] Generating "apiserver" certificate and key')
     cluster.make_leaf(f"{pki}/apiserver.crt", f"{pki}/apiserver.key", ca, ca_key, "/CN=kube-apiserver",
                       sorted(set(sans)))
-    say(f'[certs] Generating "apiserver-kubelet-client" certificate and key')
+    say('[certs] Generating "apiserver-kubelet-client" certificate and key')
     cluster.make_leaf(f"{pki}/apiserver-kubelet-client.crt", f"{pki}/apiserver-kubelet-client.key", ca, ca_key,
                       "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", client=True)
-    say(f'[certs] Generating "front-proxy-client" certificate and key')
+    say('[certs] Generating "front-proxy-client" certificate and key')
     cluster.make_leaf(f"{pki}/front-proxy-client.crt", f"{pki}/front-proxy-client.key", f"{pki}/front-proxy-ca.crt",
                       f"{pki}/front-proxy-ca.key", "/CN=front-proxy-client", client=True)
     etcd_sans = [f"DNS:{name}", "DNS:localhost", f"IP:{address}", "IP:127.0.0.1", "IP:::1"]
@@ -317,7 +317,7 @@ def make_node_certs(pki, name, address, cluster_config):
         say(f'[certs] Generating "etcd/{leaf}" certificate and key')
         cluster.make_leaf(f"{pki}/etcd/{leaf}.crt", f"{pki}/etcd/{leaf}.key", f"{pki}/etcd/ca.crt",
                           f"{pki}/etcd/ca.key", subject, sans_, client)
-    say(f'[certs] Generating "apiserver-etcd-client" certificate and key')
+    say('[certs] Generating "apiserver-etcd-client" certificate and key')
     cluster.make_leaf(f"{pki}/apiserver-etcd-client.crt", f"{pki}/apiserver-etcd-client.key", f"{pki}/etcd/ca.crt",
                       f"{pki}/etcd/ca.key", "/CN=kube-apiserver-etcd-client", client=True)
 
@@ -539,7 +539,7 @@ def wait_node(name, timeout, phase):
 
 
 def mark_control_plane(name, taints):
-    labels = [CONTROL_PLANE_LABEL_, "node.kubernetes.io/exclude-from-external-load-balancers"]
+    labels = [cluster.CONTROL_PLANE_LABEL, "node.kubernetes.io/exclude-from-external-load-balancers"]
     say(f"[mark-control-plane] Marking the node {name} as control-plane by adding the labels: [{' '.join(labels)}]")
     if taints:
         text = " ".join(f"{t['key']}{'=' + t['value'] if t.get('value') else ''}:{t['effect']}" for t in taints)
@@ -555,9 +555,6 @@ def mark_control_plane(name, taints):
         if existing:
             spec["taints"] = existing
         cluster.put(node)
-
-
-CONTROL_PLANE_LABEL_ = cluster.CONTROL_PLANE_LABEL
 
 
 def registration_taints(registration, control_plane):
@@ -674,8 +671,7 @@ def cmd_init(args):
                               endpoint)
     if flags.get("upload-certs"):
         key = upload_certs(pki, key or None)
-    node = wait_node(name, timeout_of(init, "kubeletHealthCheck", 240), "mark-control-plane")
-    del node
+    wait_node(name, timeout_of(init, "kubeletHealthCheck", 240), "mark-control-plane")
     mark_control_plane(name, registration_taints(registration, True))
     tokens = init.get("bootstrapTokens") or [{}]
     with common.locked():

@@ -614,8 +614,7 @@ def cmd_apply(args):
     results = validate_schemas(documents)
     for (name, doc), result in zip(documents, results):
         if result["result"] == "error":
-            path = ".".join([doc["kind"]] + [p for p in result["path"] if not p.isdigit()][:-1]) \
-                if result["path"] else doc["kind"]
+            path = ".".join([doc["kind"]] + [p for p in result["path"] if not p.isdigit()])
             raise Failure(f'error: error validating "{name}": error validating data: ValidationError({path}): '
                           f"{result['message']}; if you choose to ignore these errors, turn validation off with "
                           "--validate=false")
