@@ -91,4 +91,6 @@ private actor TestbedOwner {
 public struct TestbedError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) { self.message = message }
 }

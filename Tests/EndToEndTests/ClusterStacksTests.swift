@@ -1,0 +1,250 @@
+import Foundation
+import IsletTestSupport
+import Testing
+
+/// The cluster stacks (base, containerd, registry, kubernetes, cni) applied by the real islet over real SSH to
+/// fresh testbed nodes, from a bundle whose programs the testbed cannot run are stand-ins (Tests/testbed/bundle).
+/// Real here: sshd, sudo, sh, coreutils, curl, the registry (Debian's docker-registry under the stand-in
+/// systemctl), and Debian's containerd pulling through the certs.d the stack wrote.
+@Suite(.serialized)
+struct ClusterStacksTests {
+    /// One bundle for the suite: the stand-ins and images are built byte for byte the same every time.
+    static let bundle: Result<String, any Error> = Result(catching: {
+        let dir = makeTemporaryDirectory("islet-e2e-cluster-bundle")
+        let inventory = dir + "/inventory.yaml"
+        try Self.inventory(nodes: ["node1": ["registry", "git"], "node2": ["control-plane"]]).write(
+            toFile: inventory, atomically: true, encoding: .utf8)
+        let made = try runProgram([
+            Testbed.root + "/Tests/testbed/bundle", "-i", inventory, "-o", dir + "/bundle", "--islet",
+            IsletProcess.binary, "--upstream", "127.0.42.9:5000",
+        ])
+        guard made.status == 0 else { throw TestbedError(message: "Tests/testbed/bundle failed: \(made.output)") }
+        return dir + "/bundle"
+    })
+
+    static var shared: String { Testbed.directory + "/state/shared" }
+
+    /// An inventory of testbed nodes with the given roles (name → roles), node N at NET.N; the endpoint is the
+    /// first control plane's address.
+    static func inventory(nodes: [String: [String]], planes: [String]? = nil) -> String {
+        let names = nodes.keys.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! }
+        let firstPlane = names.first { nodes[$0]!.contains("control-plane") } ?? names[0]
+        var text = """
+            apiVersion: islet/v1
+            kind: Inventory
+            cluster:
+              name: testbed
+              kubernetesVersion: "1.36.4"
+              controlPlaneEndpoint: "\(Testbed.address(Int(firstPlane.dropFirst(4))!)):6443"
+              podSubnet: 10.244.0.0/16
+              serviceSubnet: 10.96.0.0/12
+            ssh: {user: ops, identityFile: \(Testbed.opsKey), become: sudo}
+            nodes:
+
+            """
+        for name in names {
+            let number = Int(name.dropFirst(4))!
+            text += "  - {name: \(name), address: \(Testbed.address(number)), roles: [\(nodes[name]!.joined(separator: ", "))]}\n"
+        }
+        return text
+    }
+
+    /// A site folder: the inventory and the nodes' host keys (from the testbed) beside it.
+    func site(_ nodes: [String: [String]], count: Int) throws -> String {
+        let dir = makeTemporaryDirectory("islet-e2e-cluster")
+        try Testbed.inventory(nodes: count, to: dir + "/testbed.yaml")
+        try Self.inventory(nodes: nodes).write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func write(_ nodes: [String: [String]], in dir: String) throws {
+        try Self.inventory(nodes: nodes).write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+    }
+
+    func islet(_ arguments: [String], in dir: String) throws -> IsletProcess.Result {
+        try IsletProcess.run(arguments + ["-i", "inventory.yaml", "--bundle", try Self.bundle.get()], in: dir)
+    }
+
+    /// The stand-ins' call records: (node, program, argv).
+    func calls() -> [(node: String, program: String, argv: [String], exit: Int)] {
+        let text = (try? String(contentsOfFile: Self.shared + "/standins/calls.jsonl", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
+            return (
+                object["node"] as? String ?? "", object["program"] as? String ?? "", object["argv"] as? [String] ?? [],
+                object["exit"] as? Int ?? -1
+            )
+        }
+    }
+
+    func kubeadm(_ subcommand: String) -> [(node: String, argv: [String], exit: Int)] {
+        calls().filter { $0.program == "kubeadm" && $0.argv.first == subcommand }.map { ($0.node, $0.argv, $0.exit) }
+    }
+
+    /// `kubectl get nodes` on a control plane, as `NAME STATUS` lines.
+    func clusterNodes(on plane: Int) throws -> [String] {
+        try Testbed.exec(
+            plane,
+            "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes --no-headers | awk '{print $1, $2}'"
+        ).split(separator: "\n").map(String.init).sorted()
+    }
+
+    /// Every change the plan lists that does something, as `node step action`.
+    func actions(_ plan: IsletProcess.Result) -> [String] {
+        plan.stdout.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard words.count >= 4, ["+", "~", "!", "-", ">", "="].contains(words[0]) else { return nil }
+            return "\(words[1]) \(words[2]) \(words[3])"
+        }
+    }
+
+    static let platform: [String: [String]] = [
+        "node1": ["registry", "git"], "node2": ["control-plane"], "node3": ["worker"], "node4": ["worker"],
+    ]
+
+    /// 1 infra node with the registry, 1 control plane, 2 workers: the whole life of a small cluster.
+    @Test(.freshTestbed(nodes: 5)) func aClusterIsBuiltKeptAndChangedNodeByNode() throws {
+        let dir = try site(Self.platform, count: 5)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        // 6. A stand-in told to fail once in the middle: the apply names the node, the step and the log.
+        let marker = Self.shared + "/standins/fail-once/node4"
+        try FileManager.default.createDirectory(atPath: marker, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: marker + "/kubeadm-join", contents: Data())
+        let broken = try islet(["apply", "--yes"], in: dir)
+        #expect(broken.status != 0)
+        #expect(broken.output.contains("node4 kubernetes/join-worker"), "\(broken.output)")
+        #expect(broken.output.contains("/node4/kubernetes.join-worker.log"), "\(broken.output)")
+        let log = try String(
+            contentsOfFile: dir + "/.islet/runs/" + (try FileManager.default.contentsOfDirectory(
+                atPath: dir + "/.islet/runs"
+            ).sorted().last!) + "/node4/kubernetes.join-worker.log", encoding: .utf8)
+        #expect(log.contains("injected failure"), "\(log)")
+
+        // ... and the next apply resumes from there: only node4's remaining steps and a fresh token act.
+        let resume = try islet(["plan"], in: dir)
+        #expect(
+            actions(resume).allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-token") },
+            "\(resume.output)")
+        let applied = try islet(["apply", "--yes"], in: dir)
+        #expect(applied.status == 0, "\(applied.output)")
+
+        // 1. Built in order, as specified.
+        let inits = kubeadm("init")
+        #expect(inits.map(\.node) == ["node2"], "kubeadm init runs once, on the first control plane: \(inits)")
+        #expect(inits.first?.argv == ["init", "--config", "/etc/kubernetes/kubeadm.yaml", "--upload-certs"])
+        let config = try Testbed.exec(2, "cat /etc/kubernetes/kubeadm.yaml")
+        for line in [
+            "kind: InitConfiguration", "advertiseAddress: \"\(Testbed.address(2))\"", "kubernetesVersion: \"v1.36.4\"",
+            "controlPlaneEndpoint: \"\(Testbed.address(2)):6443\"", "podSubnet: \"10.244.0.0/16\"", "cgroupDriver: systemd",
+        ] {
+            #expect(config.contains(line), "kubeadm.yaml lacks \(line)")
+        }
+        let joins = kubeadm("join").filter { $0.exit == 0 }
+        #expect(joins.map(\.node).sorted() == ["node3", "node4"], "\(joins)")
+        let tokens = kubeadm("token").filter { $0.exit == 0 }
+        #expect(tokens.count == 2, "one fresh token per apply that joins a worker: \(tokens)")
+        for node in 2...4 {
+            let toml = try Testbed.exec(node, "cat /etc/containerd/config.toml")
+            #expect(toml.contains("version = 3"))
+            #expect(toml.contains("sandbox = 'registry.k8s.io/pause:3.10.2'"))
+            #expect(toml.contains("config_path = '/etc/containerd/certs.d'"))
+            #expect(toml.contains("SystemdCgroup = true"))
+            let hosts = try Testbed.exec(node, "cat /etc/containerd/certs.d/registry.k8s.io/hosts.toml")
+            #expect(hosts.contains("[host.\"http://registry.islet.internal:5000/v2/registry.k8s.io\"]"))
+            #expect(hosts.contains("override_path = true"))
+        }
+        // The bundle's images are in the registry with the bundle's digests, and a real containerd pulls
+        // through the certs.d the stack wrote.
+        let catalog = try runProgram([
+            "/usr/bin/curl", "-fsS", "http://\(Testbed.address(1)):5000/v2/_catalog?n=1000",
+        ]).output
+        for repository in [
+            "registry.k8s.io/kube-apiserver", "registry.k8s.io/etcd", "registry.k8s.io/coredns/coredns",
+            "registry.k8s.io/pause", "ghcr.io/flannel-io/flannel",
+        ] {
+            #expect(catalog.contains("\"\(repository)\""), "\(catalog)")
+        }
+        let manifest = try String(contentsOfFile: try Self.bundle.get() + "/bundle.json", encoding: .utf8)
+        let pulled = try Testbed.exec(
+            3, Testbed.root + "/Tests/testbed/standins/real-containerd-pull /etc/containerd/certs.d registry.k8s.io/pause:3.10.2"
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(pulled.hasPrefix("sha256:") && manifest.contains(pulled), "pulled \(pulled)")
+        #expect(
+            try clusterNodes(on: 2) == ["node2 Ready", "node3 Ready", "node4 Ready"])
+        let kubeconfig = dir + "/.islet/kubeconfig"
+        let mode = (try FileManager.default.attributesOfItem(atPath: kubeconfig)[.posixPermissions] as? NSNumber)
+        #expect(mode?.intValue == 0o600)
+        #expect(try String(contentsOfFile: kubeconfig, encoding: .utf8).contains("https://\(Testbed.address(2)):6443"))
+
+        // 2. A second apply changes nothing.
+        let again = try islet(["plan", "--detailed-exitcode"], in: dir)
+        #expect(again.status == 0, "\(again.output)")
+
+        // 3. A worker added later joins with a token made then; elsewhere only /etc/hosts learns its name.
+        var grown = Self.platform
+        grown["node5"] = ["worker"]
+        try write(grown, in: dir)
+        let growth = try islet(["plan"], in: dir)
+        #expect(
+            actions(growth).allSatisfy {
+                $0.hasPrefix("node5 ") || $0.hasPrefix("node2 kubernetes/join-token") || $0.contains(" base/hosts ")
+            }, "\(growth.output)")
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        #expect(kubeadm("token").filter { $0.exit == 0 }.count == 3)
+        #expect(try clusterNodes(on: 2).contains("node5 Ready"))
+
+        // 4. A worker whose kubelet.conf was deleted is repaired, and only that.
+        try Testbed.exec(4, "rm /etc/kubernetes/kubelet.conf")
+        let drift = try islet(["plan"], in: dir)
+        #expect(
+            actions(drift).allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-token") },
+            "\(drift.output)")
+        #expect(actions(drift).contains("node4 kubernetes/join-worker repair"), "\(drift.output)")
+        #expect(try islet(["apply", "--yes"], in: dir).status == 0)
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+
+        // 5. A worker removed from the inventory is drained and deleted from the control plane, then reset.
+        try write(Self.platform, in: dir)
+        let shrink = try islet(["apply", "--yes"], in: dir)
+        #expect(shrink.status == 0, "\(shrink.output)")
+        let kubectl = calls().filter { $0.program == "kubectl" && $0.node == "node2" }.map(\.argv)
+        #expect(kubectl.contains { $0.contains("drain") && $0.contains("node5") }, "\(kubectl)")
+        #expect(kubectl.contains { $0.contains("delete") && $0.contains("node5") })
+        #expect(kubeadm("reset").contains { $0.node == "node5" })
+        #expect(try clusterNodes(on: 2) == ["node2 Ready", "node3 Ready", "node4 Ready"])
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+
+    /// Three control planes behind the endpoint: only the first runs init; the others join as control planes
+    /// with a certificate key; one removed leaves etcd too.
+    @Test(.freshTestbed(nodes: 5)) func threeControlPlanesAndOneLeaves() throws {
+        let nodes: [String: [String]] = [
+            "node1": ["registry", "git"], "node2": ["control-plane"], "node3": ["control-plane"],
+            "node4": ["control-plane"], "node5": ["worker"],
+        ]
+        let dir = try site(nodes, count: 5)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let applied = try islet(["apply", "--yes"], in: dir)
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(kubeadm("init").map(\.node) == ["node2"])
+        #expect(kubeadm("join").filter { $0.exit == 0 }.map(\.node).sorted() == ["node3", "node4", "node5"])
+        for node in 3...4 {
+            #expect(try Testbed.exec(node, "test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo ok") == "ok\n")
+        }
+        let members = "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec etcd-node2 -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key member list"
+        #expect(try Testbed.exec(2, members).split(separator: "\n").count == 3)
+
+        var fewer = nodes
+        fewer["node4"] = nil
+        try write(fewer, in: dir)
+        let removed = try islet(["apply", "--yes"], in: dir)
+        #expect(removed.status == 0, "\(removed.output)")
+        let list = try Testbed.exec(2, members)
+        #expect(list.split(separator: "\n").count == 2 && !list.contains("node4"), "\(list)")
+        #expect(kubeadm("reset").contains { $0.node == "node4" })
+        #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
+    }
+}
