@@ -18,7 +18,8 @@ public struct StepInstance: Sendable, Hashable {
 /// - a node step runs on every node holding one of its roles (every node when it names none); a cluster
 ///   step on the first such node in inventory order;
 /// - a node step waits for the same node's instance of a node step it depends on when there is one, and
-///   otherwise for every instance; a cluster step waits for every instance of what it depends on;
+///   otherwise for every instance (for none, with `afterOnNode`); a cluster step waits for every instance of
+///   what it depends on;
 /// - a step reading another's outputs reads the same node's instance, else the first in inventory order;
 /// - removals run in reverse: a step is removed after the steps that depend on it.
 public struct DesiredGraph: Sendable {
@@ -74,6 +75,8 @@ public struct DesiredGraph: Sendable {
                 let sameNode = slots[dependency * nodeCount + nodeIndex]
                 if catalog.steps[position].scope == .node, catalog.steps[dependency].scope == .node, sameNode >= 0 {
                     mine.append(sameNode)
+                } else if catalog.steps[position].onNodeOnly.contains(catalog.steps[dependency].id) {
+                    continue
                 } else {
                     mine += byStep[dependency]
                 }

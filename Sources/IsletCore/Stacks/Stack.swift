@@ -78,6 +78,9 @@ public struct Step: Sendable {
     /// The nodes it runs on: any node holding one of these roles; empty means every node.
     public var roles: [String]
     public var after: [StepID]
+    /// Of `after`, the steps it waits for only on its own node: a node without an instance of one waits for
+    /// none of the others' (`afterOnNode:`), where plain `after` would wait for every instance.
+    public var onNodeOnly: Set<StepID> = []
     public var inputs: [Input]
     public var files: [ManagedFile]
     public var check: Script?

@@ -17,7 +17,7 @@ struct StackLoader {
     ]
 
     static let stepKeys = Set([
-        "name", "description", "scope", "roles", "after", "inputs", "files", "check",
+        "name", "description", "scope", "roles", "after", "afterOnNode", "inputs", "files", "check",
         "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral",
     ])
 
@@ -192,14 +192,17 @@ struct StackLoader {
             located.roles = zip(roles, items).map { StackReferences.Named(name: $0, location: $1.location) }
         }
         var after: [StepID] = []
-        if let afterNode = map.optional("after"), let items = afterNode.sequence("after") {
+        var onNodeOnly: Set<StepID> = []
+        for field in ["after", "afterOnNode"] {
+            guard let afterNode = map.optional(field), let items = afterNode.sequence(field) else { continue }
             for item in items {
-                guard let text = item.nonEmptyString("after item") else { continue }
+                guard let text = item.nonEmptyString("\(field) item") else { continue }
                 if let reference = StepID(text, defaultStack: stack) {
                     after.append(reference)
+                    if field == "afterOnNode" { onNodeOnly.insert(reference) }
                     located.after.append(StackReferences.Named(name: reference.description, location: item.location))
                 } else {
-                    item.report("'after' entry '\(text)' is not valid; expected STEP or STACK/STEP")
+                    item.report("'\(field)' entry '\(text)' is not valid; expected STEP or STACK/STEP")
                 }
             }
         }
@@ -254,7 +257,7 @@ struct StackLoader {
         let placeholder = Script(text: "", origin: "\(applyNode?.location ?? map.location)")
         return Step(
             id: id, description: description, scope: scope,
-            roles: roles, after: after, inputs: inputs, files: files, check: check,
+            roles: roles, after: after, onNodeOnly: onNodeOnly, inputs: inputs, files: files, check: check,
             apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
             ephemeral: ephemeral, location: map.location)
     }

@@ -26,6 +26,10 @@ if [ -e "$k8s/kubelet.conf" ] || [ -n "$(ls -A "$k8s/manifests" 2>/dev/null)" ] 
   rm -rf "$ISLET_ROOT/etc/cni/net.d"
 fi
 
+# This node's own token, out of TOKENS=node=TOKEN,...
+TOKEN=$(printf '%s\n' "$TOKENS" | tr ',' '\n' | sed -n "s/^$NODE_NAME=//p")
+[ -n "$TOKEN" ] || { echo "no join token was made for $NODE_NAME"; exit 1; }
+
 # The configuration holds the token: readable by root only, and gone when the join is done.
 umask 077
 mkdir -p "$k8s"

@@ -898,6 +898,14 @@ def cmd_wait(args):
     targets = flags.positional
     pairs = [t.split("/", 1) for t in targets] if targets and "/" in targets[0] else \
         [(targets[0], n) for n in targets[1:]] if targets else []
+    if flags.get("all") and len(targets) == 1 and "/" not in targets[0]:
+        # `wait --for=... nodes --all`: every object of the kind that exists now, as kubectl resolves it.
+        plural, group, version, kind, namespaced = resource_info(targets[0])
+        session.may("list", plural, None, session.namespace if namespaced else None, group)
+        pairs = [(targets[0], obj["metadata"]["name"]) for obj in
+                 cluster.list_objects(kind, api_version(group, version), session.namespace if namespaced else None)]
+        if not pairs:
+            raise Failure("error: no matching resources found")
     if not pairs:
         raise Failure("error: resource(s) were provided, but no name was specified")
     timeout = timeout_seconds(flags.get("timeout"), 30)
