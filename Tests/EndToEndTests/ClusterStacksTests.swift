@@ -44,7 +44,8 @@ struct ClusterStacksTests {
             """
         for name in names {
             let number = Int(name.dropFirst(4))!
-            text += "  - {name: \(name), address: \(Testbed.address(number)), roles: [\(nodes[name]!.joined(separator: ", "))]}\n"
+            text +=
+                "  - {name: \(name), address: \(Testbed.address(number)), roles: [\(nodes[name]!.joined(separator: ", "))]}\n"
         }
         return text
     }
@@ -79,8 +80,12 @@ struct ClusterStacksTests {
         }
     }
 
+    /// kubeadm calls of a subcommand (`init phase ...` is not `init`).
     func kubeadm(_ subcommand: String) -> [(node: String, argv: [String], exit: Int)] {
-        calls().filter { $0.program == "kubeadm" && $0.argv.first == subcommand }.map { ($0.node, $0.argv, $0.exit) }
+        calls().filter {
+            $0.program == "kubeadm" && $0.argv.first == subcommand && $0.argv.dropFirst().first != "phase"
+        }
+        .map { ($0.node, $0.argv, $0.exit) }
     }
 
     /// `kubectl get nodes` on a control plane, as `NAME STATUS` lines.
@@ -91,13 +96,32 @@ struct ClusterStacksTests {
         ).split(separator: "\n").map(String.init).sorted()
     }
 
-    /// Every change the plan lists that does something, as `node step action`.
-    func actions(_ plan: IsletProcess.Result) -> [String] {
-        plan.stdout.split(separator: "\n").compactMap { line -> String? in
-            let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard words.count >= 4, ["+", "~", "!", "-", ">", "="].contains(words[0]) else { return nil }
-            return "\(words[1]) \(words[2]) \(words[3])"
+    /// Every change the plan lists that does something, as `node step action` (from `plan --json`).
+    func actions(in dir: String) throws -> [String] {
+        let plan = try islet(["plan", "--json"], in: dir)
+        let object = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
+        let changes = object?["changes"] as? [[String: Any]] ?? []
+        return changes.compactMap { change in
+            let action = change["action"] as? String ?? ""
+            guard action != "no-change" else { return nil }
+            return "\(change["node"] as? String ?? "") \(change["step"] as? String ?? "") \(action)"
         }
+    }
+
+    /// The stand-in cluster's bootstrap tokens: which node joined with each (nil: unused).
+    func tokenUsers() -> [String: String?] {
+        let path = Self.shared + "/cluster/cluster.json"
+        guard let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let tokens = object["tokens"] as? [String: [String: Any]]
+        else { return [:] }
+        return tokens.mapValues { $0["usedBy"] as? String }
+    }
+
+    /// The nodes that joined, each with a token of its own.
+    func joinedWithOwnTokens() -> [String] {
+        let users = tokenUsers().values.compactMap { $0 }
+        return users.sorted()
     }
 
     static let platform: [String: [String]] = [
@@ -118,16 +142,16 @@ struct ClusterStacksTests {
         #expect(broken.output.contains("node4 kubernetes/join-worker"), "\(broken.output)")
         #expect(broken.output.contains("/node4/kubernetes.join-worker.log"), "\(broken.output)")
         let log = try String(
-            contentsOfFile: dir + "/.islet/runs/" + (try FileManager.default.contentsOfDirectory(
-                atPath: dir + "/.islet/runs"
-            ).sorted().last!) + "/node4/kubernetes.join-worker.log", encoding: .utf8)
+            contentsOfFile: dir + "/.islet/runs/"
+                + (try FileManager.default.contentsOfDirectory(
+                    atPath: dir + "/.islet/runs"
+                ).sorted().last!) + "/node4/kubernetes.join-worker.log", encoding: .utf8)
         #expect(log.contains("injected failure"), "\(log)")
 
         // ... and the next apply resumes from there: only node4's remaining steps and a fresh token act.
-        let resume = try islet(["plan"], in: dir)
+        let resume = try actions(in: dir)
         #expect(
-            actions(resume).allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-token") },
-            "\(resume.output)")
+            resume.allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-tokens") }, "\(resume)")
         let applied = try islet(["apply", "--yes"], in: dir)
         #expect(applied.status == 0, "\(applied.output)")
 
@@ -138,14 +162,15 @@ struct ClusterStacksTests {
         let config = try Testbed.exec(2, "cat /etc/kubernetes/kubeadm.yaml")
         for line in [
             "kind: InitConfiguration", "advertiseAddress: \"\(Testbed.address(2))\"", "kubernetesVersion: \"v1.36.4\"",
-            "controlPlaneEndpoint: \"\(Testbed.address(2)):6443\"", "podSubnet: \"10.244.0.0/16\"", "cgroupDriver: systemd",
+            "controlPlaneEndpoint: \"\(Testbed.address(2)):6443\"", "podSubnet: \"10.244.0.0/16\"",
+            "cgroupDriver: systemd",
         ] {
             #expect(config.contains(line), "kubeadm.yaml lacks \(line)")
         }
         let joins = kubeadm("join").filter { $0.exit == 0 }
         #expect(joins.map(\.node).sorted() == ["node3", "node4"], "\(joins)")
-        let tokens = kubeadm("token").filter { $0.exit == 0 }
-        #expect(tokens.count == 2, "one fresh token per apply that joins a worker: \(tokens)")
+        // Each worker joined with a token of its own (the stand-in refuses a token used before).
+        #expect(joinedWithOwnTokens() == ["node3", "node4"], "\(tokenUsers())")
         for node in 2...4 {
             let toml = try Testbed.exec(node, "cat /etc/containerd/config.toml")
             #expect(toml.contains("version = 3"))
@@ -169,7 +194,9 @@ struct ClusterStacksTests {
         }
         let manifest = try String(contentsOfFile: try Self.bundle.get() + "/bundle.json", encoding: .utf8)
         let pulled = try Testbed.exec(
-            3, Testbed.root + "/Tests/testbed/standins/real-containerd-pull /etc/containerd/certs.d registry.k8s.io/pause:3.10.2"
+            3,
+            Testbed.root
+                + "/Tests/testbed/standins/real-containerd-pull /etc/containerd/certs.d registry.k8s.io/pause:3.10.2"
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(pulled.hasPrefix("sha256:") && manifest.contains(pulled), "pulled \(pulled)")
         #expect(
@@ -187,22 +214,23 @@ struct ClusterStacksTests {
         var grown = Self.platform
         grown["node5"] = ["worker"]
         try write(grown, in: dir)
-        let growth = try islet(["plan"], in: dir)
+        let growth = try actions(in: dir)
         #expect(
-            actions(growth).allSatisfy {
-                $0.hasPrefix("node5 ") || $0.hasPrefix("node2 kubernetes/join-token") || $0.contains(" base/hosts ")
-            }, "\(growth.output)")
+            growth.allSatisfy {
+                $0.hasPrefix("node5 ") || $0.hasPrefix("node2 kubernetes/join-tokens") || $0.contains(" base/hosts ")
+            }, "\(growth)")
+        let tokensBefore = Set(tokenUsers().keys)
         #expect(try islet(["apply", "--yes"], in: dir).status == 0)
-        #expect(kubeadm("token").filter { $0.exit == 0 }.count == 3)
+        let node5Token = tokenUsers().first { $0.value == "node5" }?.key
+        #expect(node5Token != nil && !tokensBefore.contains(node5Token!), "node5 joins with a token made then")
         #expect(try clusterNodes(on: 2).contains("node5 Ready"))
 
         // 4. A worker whose kubelet.conf was deleted is repaired, and only that.
         try Testbed.exec(4, "rm /etc/kubernetes/kubelet.conf")
-        let drift = try islet(["plan"], in: dir)
+        let drift = try actions(in: dir)
         #expect(
-            actions(drift).allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-token") },
-            "\(drift.output)")
-        #expect(actions(drift).contains("node4 kubernetes/join-worker repair"), "\(drift.output)")
+            drift.allSatisfy { $0.hasPrefix("node4 ") || $0.hasPrefix("node2 kubernetes/join-tokens") }, "\(drift)")
+        #expect(drift.contains("node4 kubernetes/join-worker repair"), "\(drift)")
         #expect(try islet(["apply", "--yes"], in: dir).status == 0)
         #expect(try islet(["plan", "--detailed-exitcode"], in: dir).status == 0)
 
@@ -232,9 +260,11 @@ struct ClusterStacksTests {
         #expect(kubeadm("init").map(\.node) == ["node2"])
         #expect(kubeadm("join").filter { $0.exit == 0 }.map(\.node).sorted() == ["node3", "node4", "node5"])
         for node in 3...4 {
-            #expect(try Testbed.exec(node, "test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo ok") == "ok\n")
+            #expect(
+                try Testbed.exec(node, "test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo ok") == "ok\n")
         }
-        let members = "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec etcd-node2 -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key member list"
+        let members =
+            "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec etcd-node2 -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key member list"
         #expect(try Testbed.exec(2, members).split(separator: "\n").count == 3)
 
         var fewer = nodes

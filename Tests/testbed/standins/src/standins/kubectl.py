@@ -323,7 +323,7 @@ def render(value):
 
 # --- output ---
 
-def output_objects(objects, output, single, kind, namespaced, all_namespaces, namespace):
+def output_objects(objects, output, single, kind, namespaced, all_namespaces, namespace, headers=True):
     if output in ("json", "yaml"):
         data = objects[0] if single else {"apiVersion": "v1", "items": objects, "kind": "List",
                                           "metadata": {"resourceVersion": ""}}
@@ -354,7 +354,7 @@ def output_objects(objects, output, single, kind, namespaced, all_namespaces, na
         header = ["NAMESPACE"] + header
         rows = [[obj["metadata"].get("namespace", "")] + row for obj, row in zip(objects, rows)]
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
+    for row in ([header] if headers else []) + rows:
         print("   ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
@@ -417,7 +417,8 @@ def table_row(obj, wide):
 
 def cmd_get(args):
     flags = parse(args, {"raw": "value", "selector": "value", "show-labels": "bool", "ignore-not-found": "bool",
-                         "watch": "bool", "field-selector": "value"}, {"l": "selector", "w": "watch"})
+                         "watch": "bool", "field-selector": "value", "no-headers": "bool"},
+                  {"l": "selector", "w": "watch"})
     if flags.get("watch") or flags.get("field-selector"):
         raise Failure("error: kubectl stand-in: --watch and --field-selector are not simulated")
     session = Session(flags)
@@ -461,7 +462,7 @@ def cmd_get(args):
             objects.append(obj)
     objects = [view(o) for o in objects]
     output_objects(objects, flags.get("output"), single, kind, namespaced, bool(flags.get("all-namespaces")),
-                   session.namespace)
+                   session.namespace, headers=not flags.get("no-headers"))
     return 0
 
 

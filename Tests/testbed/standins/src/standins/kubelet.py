@@ -89,6 +89,8 @@ def body(args):
 
 class Kubelet:
     def __init__(self, flags):
+        # DaemonSet pods this process has started: {(namespace, name): generation}.
+        self.running_here = {}
         self.flags = flags
         self.config = self._load_config(flags.get("config"))
         self.hostname = common.node_name()
@@ -401,10 +403,15 @@ class Kubelet:
                 continue
             current = mine.get(key)
             generation = str(ds["metadata"].get("generation", 1))
+            # A pod Running in the API but not started by this kubelet process (it restarted, or the node was
+            # reset and joined again) is started again, as the real kubelet syncs every pod bound to it.
             if current and current.get("status", {}).get("phase") == "Running" and \
-                    current["metadata"].get("annotations", {}).get(GENERATION) == generation:
+                    current["metadata"].get("annotations", {}).get(GENERATION) == generation and \
+                    self.running_here.get(key) == generation:
                 continue
             started[key] = self._start_pod(key[0], spec)
+            if started[key][0] == "Running":
+                self.running_here[key] = generation
         return started
 
     def _sync_daemonset_pods(self, node, started):
