@@ -1,6 +1,5 @@
 # islet — the two commands of README.md: `make demo` and `make test`.
 SWIFT   ?= swift
-NODES   ?= 3
 ISLET   := .build/debug/islet
 TESTBED := Tests/testbed/testbed
 DEMO    := .demo
@@ -23,21 +22,29 @@ MEMORY_TESTS := streamsA64MiBFileWithoutHoldingItInMemory
 test: build lint
 	$(SWIFT) test --skip '$(MEMORY_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(MEMORY_TESTS)'
+	python3 -m unittest discover -s Tests/testbed/standins -p 'test_*.py'
 	Tests/testbed/selftest
 
 # swift-format with the repository's .swift-format, then shellcheck over every script.
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
-	shellcheck -S warning $$(find stacks -name '*.sh') Tests/testbed/testbed Tests/testbed/selftest scripts/install-dependencies
+	shellcheck -S warning $$(find stacks -name '*.sh') Tests/testbed/testbed Tests/testbed/selftest Tests/testbed/bundle \
+		Tests/testbed/standins/build Tests/testbed/standins/install-os Tests/testbed/standins/real-containerd-pull \
+		scripts/install-dependencies
 
-# Brings up $(NODES) simulated nodes, applies the stacks to them over SSH, then shows that a second plan
-# has nothing to do. `make demo-down` stops the nodes.
+# Brings up the cluster on $(NODES) simulated nodes (node1 the infrastructure node with the registry, node2 the
+# control plane, the rest workers): the testbed's bundle of stand-ins, then `islet apply` over SSH, then a
+# second plan that has nothing to do. `make demo-down` stops the nodes.
+NODES ?= 4
 demo: build
 	$(TESTBED) up $(NODES)
-	$(TESTBED) inventory --out $(DEMO)/inventory.yaml
-	$(ISLET) apply -i $(DEMO)/inventory.yaml --stacks stacks --yes
-	$(ISLET) plan -i $(DEMO)/inventory.yaml --stacks stacks --detailed-exitcode
-	@echo "Demo nodes are up: try '$(ISLET) status -i $(DEMO)/inventory.yaml --refresh'; 'make demo-down' stops them."
+	$(TESTBED) inventory --control-planes 1 --out $(DEMO)/inventory.yaml
+	Tests/testbed/bundle -i $(DEMO)/inventory.yaml -o $(DEMO)/bundle --islet $(ISLET)
+	$(ISLET) apply -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --yes
+	$(ISLET) plan -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --detailed-exitcode
+	@echo "The cluster is up. Admin kubeconfig: $(DEMO)/.islet/kubeconfig (islet output ADMIN_KUBECONFIG)."
+	@echo "Try: $(TESTBED) exec 2 -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes"
+	@echo "     $(ISLET) status -i $(DEMO)/inventory.yaml --refresh; 'make demo-down' stops the nodes."
 
 demo-down:
 	$(TESTBED) down
