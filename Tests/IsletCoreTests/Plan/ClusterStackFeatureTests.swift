@@ -143,4 +143,34 @@ import Testing
         #expect(plan.changes.allSatisfy { $0.node == "i1" })
         #expect(!FileManager.default.fileExists(atPath: platform.node("w1", "/touched")))
     }
+
+    /// `afterOnNode`: a node waits for its own instance of the step, and for none of the others' when it has
+    /// none; plain `after` would make it wait for every node's.
+    @Test func afterOnNodeWaitsOnlyForTheSameNode() throws {
+        let platform = TestPlatform()
+        platform.stack(
+            "kube",
+            """
+            roles: [{name: control-plane}, {name: worker}]
+            steps:
+              - {name: join-worker, roles: [worker], check: "true", apply: "true"}
+              - {name: join-plane, roles: [control-plane], check: "true", apply: "true"}
+              - name: registered
+                roles: [control-plane, worker]
+                afterOnNode: [join-plane, join-worker]
+                check: "true"
+                apply: "true"
+              - {name: plain, roles: [control-plane, worker], after: [join-worker], check: "true", apply: "true"}
+            """)
+        platform.inventory(nodes: [("cp1", ["control-plane"]), ("w1", ["worker"]), ("w2", ["worker"])])
+        let graph = try platform.workspace().graph
+        func waits(_ step: String, _ node: String) -> [String] {
+            let index = graph.index(of: StepInstance(step: StepID(stack: "kube", step: step), node: node))!
+            return graph.dependencies[index].map { "\(graph.instances[$0].node) \(graph.instances[$0].step.step)" }
+                .sorted()
+        }
+        #expect(waits("registered", "cp1") == ["cp1 join-plane"])
+        #expect(waits("registered", "w1") == ["w1 join-worker"])
+        #expect(waits("plain", "cp1") == ["w1 join-worker", "w2 join-worker"])
+    }
 }
