@@ -91,6 +91,9 @@ public struct StepResolver: Sendable {
                             "roles": .list($0.roles.map(Value.string)), "arch": .string($0.arch.rawValue),
                         ])
                     })
+            case .item:
+                // Instances of a forEach template carry their item's fields as literals (Catalog.expanded).
+                value = .string("")
             case .fact(let name):
                 value = .string(facts[instance.node]?[name] ?? "")
             case .literal(let literal):

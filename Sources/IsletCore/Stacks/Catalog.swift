@@ -14,6 +14,9 @@ public struct Catalog: Sendable {
     private(set) var waitsFor: [[Int]] = []
     /// Per step position: the positions whose `waitsFor` holds it.
     private(set) var waitedForBy: [[Int]] = []
+    /// `forEach` templates by id, once the catalog is expanded for an inventory: what an instance whose item
+    /// left the inventory is made from, so its `remove` can still run.
+    var templates: [StepID: Step] = [:]
 
     /// The store nodes fetch artifacts from, when a stack declares one.
     public private(set) var artifactStore: ArtifactStore?
@@ -41,7 +44,12 @@ public struct Catalog: Sendable {
     /// Whether `id` runs before the artifact store answers (it is the store's step or one it depends on).
     public func runsBeforeStore(_ id: StepID) -> Bool { storeAncestors.contains(id) }
 
-    public func step(_ id: StepID) -> Step? { positions[id].map { steps[$0] } }
+    public func step(_ id: StepID) -> Step? {
+        if let position = positions[id] { return steps[position] }
+        // An item no longer in the inventory: its instance, made from the template with only its key.
+        guard let (template, key) = Self.templateAndKey(of: id), let step = templates[template] else { return nil }
+        return Self.instantiate(step, key: key, fields: [:], templates: templates) { [$0] }
+    }
 
     /// The step's place in dependency order: every step comes after the steps it depends on.
     public func position(of id: StepID) -> Int? { positions[id] }
@@ -93,6 +101,8 @@ public struct Catalog: Sendable {
     /// `d` directly and runs on exactly the nodes `d` runs on (same scope, same roles): every instance of `e`
     /// then waits for the matching instance of `d`, so waiting for `e` implies waiting for `d`. This keeps a
     /// stack that requires a long stack from waiting on each of its steps one by one.
+    mutating func reindex() { index() }
+
     private mutating func index() {
         positions = Dictionary(steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         let direct = steps.map { step in Set(dependencies(of: step.id).compactMap { positions[$0] }) }
@@ -291,6 +301,7 @@ public struct Catalog: Sendable {
                 "input '\(input.name)' lists the nodes with role '\(role)' that no stack declares; expected nodes.all or nodes.ROLE with one of \(humanList(roleNames.sorted()))"
             )
         }
+        checkForEach(step, stack: stack, visibleSettings: visibleSettings, located: located, sink: sink)
         if step.scope == .cluster && step.roles.isEmpty {
             sink.report(at, "cluster step '\(step.id)' has no 'roles'; expected the role whose first node runs it")
         }
@@ -408,5 +419,63 @@ public struct Catalog: Sendable {
         }
         for step in steps where !visit(step.id) { return steps }
         return ordered
+    }
+
+    /// A `forEach` template iterates over a visible list setting whose items have a name; `item.FIELD` reads
+    /// one of its fields and only there; its files land per item (`{item}`); the outputs of an item's step are
+    /// read only by steps of the same item.
+    private func checkForEach(
+        _ step: Step, stack: Stack, visibleSettings: Set<String>?, located: StackReferences.StepReferences,
+        sink: DiagnosticSink
+    ) {
+        let at = located.forEach?.location ?? step.location
+        var fields: Set<String>?
+        if let list = step.forEach {
+            let declaration = schema.settings.first { $0.key == list }
+            if visibleSettings.map({ !$0.contains(list) }) ?? false || declaration == nil {
+                sink.report(
+                    at,
+                    "step '\(step.id)' iterates over setting '\(list)' that stack '\(stack.name)' does not declare; expected a list setting under its 'settings:' (or a required stack's)"
+                )
+            } else if let declaration, declaration.type != .list || declaration.fields["name"] == nil {
+                sink.report(
+                    at,
+                    "step '\(step.id)' iterates over setting '\(list)', which is not a list of items with a 'name' field; expected type list with fields including name"
+                )
+            } else {
+                fields = Set(declaration?.fields.keys.map { $0 } ?? [])
+            }
+            for file in step.files where !file.destination.contains("{item}") {
+                sink.report(
+                    file.location,
+                    "file \(file.destination) of step '\(step.id)' is the same for every item; expected a destination holding {item}"
+                )
+            }
+        }
+        for input in step.inputs {
+            switch input.reference {
+            case .item(let field):
+                if step.forEach == nil {
+                    sink.report(
+                        input.location,
+                        "input '\(input.name)' reads item.\(field) but step '\(step.id)' has no forEach; expected forEach: settings.KEY"
+                    )
+                } else if let fields, !fields.contains(field) {
+                    sink.report(
+                        input.location,
+                        "input '\(input.name)' reads item.\(field), not a field of settings.\(step.forEach!); expected one of \(humanList(fields.sorted()))"
+                    )
+                }
+            case .output(let source, _):
+                guard let producer = self.step(source), let list = producer.forEach, step.forEach != list else {
+                    continue
+                }
+                sink.report(
+                    input.location,
+                    "input '\(input.name)' reads an output of '\(source)', which runs once per item of settings.\(list); expected a step with forEach: settings.\(list)"
+                )
+            default: continue
+            }
+        }
     }
 }

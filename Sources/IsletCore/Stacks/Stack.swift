@@ -94,6 +94,11 @@ public struct Step: Sendable {
     /// Runs whenever a step that reads its outputs acts, and is never recorded: for short-lived values.
     public var ephemeral: Bool
     public var location: SourceLocation
+    /// `forEach: settings.KEY`: a template, instantiated once per item of that list setting (its `name` field
+    /// is the key) as step `NAME[KEY]`; inputs `item.FIELD` read the item. See `Catalog.expanded(for:)`.
+    public var forEach: String? = nil
+    /// For an instance of a `forEach` template: the item's key.
+    public var item: String? = nil
 
     /// Steps whose outputs this step reads: dependencies just like `after`.
     /// Whether it reads any file or image of the bundle.
@@ -141,6 +146,8 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
     /// `nodes.all` or `nodes.ROLE`: the inventory's nodes (with that role), each as name, address, roles, arch:
     /// what a step writes about its peers (an /etc/hosts file).
     case nodes(role: String?)
+    /// `item.FIELD`: a field of the item a `forEach` step was instantiated for.
+    case item(String)
     /// `facts.<name>`, gathered from the node at plan and apply time.
     case fact(String)
     /// `steps.<stack>/<step>.<KEY>`: an output of another step.
@@ -156,6 +163,7 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
         case .setting(let key): return "settings.\(key)"
         case .node(let field): return "node.\(field)"
         case .nodes(let role): return "nodes.\(role ?? "all")"
+        case .item(let field): return "item.\(field)"
         case .fact(let name): return "facts.\(name)"
         case .output(let step, let key): return "steps.\(step).\(key)"
         case .artifact(let id): return "artifacts.\(id)"

@@ -17,7 +17,7 @@ struct StackLoader {
     ]
 
     static let stepKeys = Set([
-        "name", "description", "scope", "roles", "after", "afterOnNode", "inputs", "files", "check",
+        "name", "description", "scope", "roles", "forEach", "after", "afterOnNode", "inputs", "files", "check",
         "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral",
     ])
 
@@ -207,6 +207,16 @@ struct StackLoader {
             }
         }
         let ephemeral = map.optional("ephemeral")?.boolean("ephemeral") ?? false
+        var forEach: String?
+        if let forEachNode = map.optional("forEach"), let text = forEachNode.nonEmptyString("forEach") {
+            if text.hasPrefix("settings."), text.count > "settings.".count {
+                forEach = String(text.dropFirst("settings.".count))
+                located.forEach = StackReferences.Named(name: forEach!, location: forEachNode.location)
+            } else {
+                forEachNode.report(
+                    "'forEach' reads '\(text)'; expected settings.KEY, a list setting whose items have a name")
+            }
+        }
         let inputs = map.optional("inputs").map { readInputs($0, stack: stack) } ?? []
         let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
         // Templates see the step's inputs and its generated secrets, nothing else.
@@ -259,7 +269,7 @@ struct StackLoader {
             id: id, description: description, scope: scope,
             roles: roles, after: after, onNodeOnly: onNodeOnly, inputs: inputs, files: files, check: check,
             apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
-            ephemeral: ephemeral, location: map.location)
+            ephemeral: ephemeral, location: map.location, forEach: forEach)
     }
 
     private func readInputs(_ node: YAMLNode, stack: String) -> [Input] {
@@ -286,7 +296,7 @@ struct StackLoader {
                 inputs.append(Input(name: entry.key, reference: reference, location: entry.value.location))
             } else {
                 entry.value.report(
-                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"
+                    "input '\(entry.key)' reads '\(text)'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, item.FIELD, facts.\(Fact.allCases.map(\.rawValue).joined(separator: "|")), steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"
                 )
             }
         }
@@ -302,6 +312,7 @@ struct StackLoader {
         case "cluster": return .cluster(rest)
         case "settings": return .setting(rest)
         case "node": return ["name", "address", "roles", "arch"].contains(rest) ? .node(rest) : nil
+        case "item": return isItemField(rest) ? .item(rest) : nil
         case "nodes" where rest == "all": return .nodes(role: nil)
         case "nodes": return NetworkSyntax.isLabel(rest) ? .nodes(role: rest) : nil
         case "facts": return Fact(rawValue: rest) != nil ? .fact(rest) : nil
@@ -422,6 +433,12 @@ struct StackLoader {
         // Words of letters, digits and ./_:- only, so quoting them cannot go wrong.
         let setArguments = "set -- " + arguments.map { "'\($0)'" }.joined(separator: " ") + "\n"
         return Script(text: setArguments + body, origin: path + " " + arguments.joined(separator: " "))
+    }
+
+    /// A field name of a list setting's item: letters, digits and '_' after a letter.
+    private func isItemField(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
     }
 
     static func isPlainArgument(_ word: String) -> Bool {
@@ -553,6 +570,7 @@ final class StackReferences {
     struct StepReferences {
         var roles: [Named] = []
         var after: [Named] = []
+        var forEach: Named?
     }
 
     var requires: [String: [Named]] = [:]

@@ -71,9 +71,18 @@ enum StateValidation {
 
     /// Why `key` is not a `stack/step` id of two valid names, or nil.
     static func stepProblem(_ key: String) -> String? {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.count == 2 && parts.allSatisfy(NetworkSyntax.isLabel) { return nil }
-        return "step '\(quoted(key))' is not valid; expected STACK/STEP, each letters, digits and '-'"
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2 && NetworkSyntax.isLabel(parts[0]) && isStepName(parts[1]) { return nil }
+        return
+            "step '\(quoted(key))' is not valid; expected STACK/STEP or STACK/STEP[ITEM], each letters, digits and '-'"
+    }
+
+    /// A step's name, or a forEach instance's `NAME[ITEM]`.
+    private static func isStepName(_ name: String) -> Bool {
+        if NetworkSyntax.isLabel(name) { return true }
+        guard name.hasSuffix("]"), let open = name.firstIndex(of: "[") else { return false }
+        let item = name[name.index(after: open)..<name.index(before: name.endIndex)]
+        return NetworkSyntax.isLabel(String(name[..<open])) && NetworkSyntax.isLabel(String(item))
     }
 
     static func isUUID(_ text: String) -> Bool { text.count == 36 && UUID(uuidString: text) != nil }

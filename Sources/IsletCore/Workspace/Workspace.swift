@@ -30,8 +30,10 @@ public struct Workspace: Sendable {
         searchedStacks: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
         allowUnpinned: Bool = false, extraArchitectures: [Architecture] = [], bundle: BundleManifest? = nil
     ) throws -> Workspace {
-        let catalog = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
-        let inventory = try InventoryLoader(schema: catalog.schema, environment: environment).load(path: inventoryPath)
+        let stacks = try Catalog.load(directory: stacksDirectory, searched: searchedStacks)
+        let inventory = try InventoryLoader(schema: stacks.schema, environment: environment).load(path: inventoryPath)
+        // forEach templates become one step per item of the inventory's lists.
+        let catalog = try stacks.expanded(for: inventory)
         try catalog.checkSharedDestinations(on: inventory)
         var graph = DesiredGraph(catalog: catalog, inventory: inventory)
         // A bundle may hold versions made with --allow-unpinned: it records what they are.

@@ -385,7 +385,7 @@ let brokenStacks: [String: [String]] = [
         #"stacks-broken/invalid-yaml-syntax/base/stack.yaml:31:12: invalid YAML: found unexpected end of stream (while scanning a quoted scalar); expected the quote or bracket to be closed"#
     ],
     "malformed-input": [
-        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, facts.os|osVersion|arch|hostname|machineId|kernel|memoryMiB|diskFreeMiB, steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"#
+        #"stacks-broken/malformed-input/base/stack.yaml:18:18: input 'NODE_NAME' reads 'node.hostname'; expected cluster.FIELD, settings.KEY, node.name|address|roles|arch, nodes.all|ROLE, item.FIELD, facts.os|osVersion|arch|hostname|machineId|kernel|memoryMiB|diskFreeMiB, steps.STACK/STEP.OUTPUT, artifacts.NAME or {value: ...}"#
     ],
     "missing-apply": [
         #"stacks-broken/missing-apply/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#
@@ -454,7 +454,7 @@ let brokenStacks: [String: [String]] = [
     ],
     "unknown-step-key": [
         #"stacks-broken/unknown-step-key/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#,
-        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, afterOnNode, ephemeral, inputs, secrets, files, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
+        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, afterOnNode, ephemeral, forEach, inputs, secrets, files, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
     ],
     "unknown-step-role": [
         #"stacks-broken/unknown-step-role/base/stack.yaml:22:13: step 'base/registry' runs on role 'registy' that no stack declares; expected one of control-plane, git, registry or worker (did you mean 'registry'?)"#

@@ -20,7 +20,7 @@ import Testing
             "field 'nodes.n1.steps.web/a.outputs' has output name 'lower'; expected an upper-case variable name",
         "lineage-not-a-uuid": "field 'lineage' is 'abc'; expected a UUID",
         "malformed-step-key":
-            "field 'nodes.n1.steps': step 'web/../a' is not valid; expected STACK/STEP, each letters, digits and '-'",
+            "field 'nodes.n1.steps': step 'web/../a' is not valid; expected STACK/STEP or STACK/STEP[ITEM], each letters, digits and '-'",
         "missing-format-version": "missing field 'formatVersion'; expected a whole number, 1 or more",
         "missing-lineage": "missing field 'lineage'; expected a UUID naming the platform's history",
         "missing-step-fingerprint": "missing field 'nodes.n1.steps.web/a.fingerprint'",
@@ -30,7 +30,7 @@ import Testing
         "port-out-of-range": "field 'nodes.n1.connection.ssh.port' is 0; expected a port number from 1 to 65535",
         "serial-not-a-number": "field 'serial' has the wrong type; expected a whole number",
         "step-key-without-stack":
-            "field 'nodes.n1.steps': step 'a' is not valid; expected STACK/STEP, each letters, digits and '-'",
+            "field 'nodes.n1.steps': step 'a' is not valid; expected STACK/STEP or STACK/STEP[ITEM], each letters, digits and '-'",
     ]
 
     static func names() -> [String] {
