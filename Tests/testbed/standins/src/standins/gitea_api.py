@@ -125,7 +125,7 @@ class Server:
                    else f"ssh://{ssh_user}@{cfg.ssh_domain}:{cfg.ssh_port}/{full}.git")
         return {
             "id": repo["id"], "owner": self.user_json(owner, doer) if owner["type"] == db.USER
-            else self._org_as_user(owner), "name": repo["name"], "full_name": full,
+            else self._org_as_user(owner, doer), "name": repo["name"], "full_name": full,
             "description": repo["description"], "empty": not heads, "private": bool(repo["is_private"]),
             "fork": False, "template": bool(repo["is_template"]), "mirror": False, "size": size // 1024,
             "language": "", "languages_url": f"{cfg.root_url}api/v1/repos/{full}/languages",
@@ -152,11 +152,13 @@ class Server:
             "topics": [], "licenses": [], "branch_count": len(heads),
         }
 
-    def _org_as_user(self, org):
-        # convert.ToRepo gives an organization owner as a User (ToUserWithAccessMode)
+    def _org_as_user(self, org, doer):
+        # convert.ToRepo gives an organization owner as a User (ToUserWithAccessMode); like real Gitea it
+        # shows an organization without an e-mail as "" to a signed-in caller (which swagger's format: email
+        # does not allow: the stacks give organizations an e-mail)
         return {
             "id": org["id"], "login": org["name"], "login_name": "", "source_id": 0, "full_name": org["full_name"],
-            "email": org["email"], "avatar_url": self.avatar(org), "html_url": self.config.root_url + org["name"],
+            "email": org["email"] if doer is not None else f"{org['lower_name']}@{self.config.no_reply_address}", "avatar_url": self.avatar(org), "html_url": self.config.root_url + org["name"],
             "language": "", "is_admin": False, "last_login": ZERO_TIME, "created": go_time(org["created_unix"]),
             "restricted": False, "active": False, "prohibit_login": False, "location": org["location"],
             "website": org["website"], "description": org["description"],
@@ -236,8 +238,9 @@ def require_scopes(server, request, *categories):
     level = "write" if request.method in ("POST", "PUT", "PATCH", "DELETE") else "read"
     required = [f"{level}:{c}" for c in categories]
     if not db.scope_has(request.token_scope, required):
-        raise server.error(403, f"token does not have at least one of required scope(s), required={required}, "
-                                f"token scope={request.token_scope}")
+        # Go's %v of a slice: [write:user read:user]
+        raise server.error(403, "token does not have at least one of required scope(s), "
+                                f"required=[{' '.join(required)}], token scope={request.token_scope}")
 
 
 def req_token(server, request):
@@ -342,7 +345,7 @@ def route(server, request):
             if not visible(server, user, request.doer):
                 raise server.not_found()
             if user["type"] == db.ORGANIZATION:
-                return 200, server._org_as_user(user), {}  # an organization is a user too
+                return 200, server._org_as_user(user, request.doer), {}  # an organization is a user too
             return 200, server.user_json(user, request.doer), {}
         if parts[2] == "tokens" and len(parts) in (3, 4):
             methods("GET", "POST") if len(parts) == 3 else methods("DELETE")
