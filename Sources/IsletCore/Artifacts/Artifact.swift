@@ -60,10 +60,20 @@ public struct FileArtifact: Sendable, Hashable {
     public var extract: String?
     public var location: SourceLocation
 
+    /// In place of a digest: the version is chosen, but upstream publishes no checksum islet could verify, so
+    /// `bundle create` records the digest the download had (the bundle marks it unpinned).
+    public static let unpublished = "unpublished"
+
     /// The pinned digest of this version for `arch`, if any.
     public func pinnedDigest(version: String, arch: Architecture) -> String? {
-        guard let byArch = sha256[version] else { return nil }
-        return byArch[arch.rawValue] ?? byArch["any"]
+        guard let byArch = sha256[version], let digest = byArch[arch.rawValue] ?? byArch["any"] else { return nil }
+        return digest == Self.unpublished ? nil : digest
+    }
+
+    /// Whether this version is chosen for `arch` (nil: any) without a published digest.
+    public func isUnpublished(version: String, arch: Architecture?) -> Bool {
+        let byArch = sha256[version] ?? [:]
+        return (arch.flatMap { byArch[$0.rawValue] } ?? byArch["any"]) == Self.unpublished
     }
 
     /// Whether one file serves every architecture.

@@ -89,9 +89,12 @@ public struct ArtifactNeeds: Sendable {
                 let needed: [Architecture?] = file.isArchitectureIndependent ? [nil] : archs.sorted().map { $0 }
                 var byArch: [Architecture?: File] = [:]
                 for arch in needed {
-                    let digest =
+                    var digest =
                         arch.map { file.pinnedDigest(version: version, arch: $0) } ?? file.sha256[version]?["any"]
-                    if digest == nil && file.sha256[version] != nil && !allowUnpinned {
+                    if digest == FileArtifact.unpublished { digest = nil }
+                    if digest == nil && file.sha256[version] != nil && !allowUnpinned
+                        && !file.isUnpublished(version: version, arch: arch)
+                    {
                         let pinned = file.sha256[version]!.keys.sorted()
                         sink.report(
                             file.location,

@@ -117,9 +117,10 @@ extension StackLoader {
                         continue
                     }
                     guard let hex = archEntry.value.string("sha256.\(entry.key).\(archEntry.key)") else { continue }
-                    guard BundleManifest.isSHA256Hex(hex) else {
+                    guard BundleManifest.isSHA256Hex(hex) || hex == FileArtifact.unpublished else {
                         archEntry.value.report(
-                            "sha256.\(entry.key).\(archEntry.key) is '\(hex)'; expected 64 lowercase hex digits")
+                            "sha256.\(entry.key).\(archEntry.key) is '\(hex)'; expected 64 lowercase hex digits (or \(FileArtifact.unpublished))"
+                        )
                         continue
                     }
                     digests[archEntry.key] = hex

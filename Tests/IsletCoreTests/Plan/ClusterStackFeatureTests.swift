@@ -173,4 +173,33 @@ import Testing
         #expect(waits("registered", "w1") == ["w1 join-worker"])
         #expect(waits("plain", "cp1") == ["w1 join-worker", "w2 join-worker"])
     }
+
+    /// A chart whose upstream publishes no checksum: its version is chosen in the stack, `unpublished` says
+    /// the digest is recorded by `bundle create`; anything else in place of a digest is refused.
+    @Test func aFileWithoutAPublishedDigestIsChosenButNotPinned() throws {
+        func platform(_ digest: String) -> TestPlatform {
+            let platform = TestPlatform()
+            platform.stack(
+                "argocd",
+                """
+                roles: [{name: control-plane}]
+                artifacts:
+                  files:
+                    - name: chart
+                      version: {value: 10.1.1}
+                      url: https://example.invalid/argo-cd-{version}.tgz
+                      sha256: {10.1.1: {any: \(digest)}}
+                steps:
+                  - {name: release, roles: [control-plane], inputs: {CHART: artifacts.chart}, check: "true", apply: "true"}
+                """)
+            platform.inventory(nodes: [("cp1", ["control-plane"])])
+            return platform
+        }
+        let needs = try platform("unpublished").workspace().graph.artifacts.files
+        #expect(needs.map(\.label) == ["argocd/chart 10.1.1"])
+        #expect(needs.first?.sha256 == nil)
+        var message = ""
+        do { _ = try platform("unknown").workspace() } catch { message = "\(error)" }
+        #expect(message.contains("expected 64 lowercase hex digits (or unpublished)"), "\(message)")
+    }
 }
