@@ -116,6 +116,23 @@ class GiteaCLI(unittest.TestCase):
         self.assertEqual(done.returncode, 0)
         self.assertRegex(done.stdout, r"^Gitea version 1\.26\.4 built with ")
 
+    def test_admin_user_change_password(self):
+        config = self.ini()
+        gitea(self.env, "admin", "user", "create", "--config", config, "--admin", "--username", ADMIN, "--password",
+              ADMIN_PW, "--email", "admin@islet.internal", "--must-change-password=false")
+        missing = gitea(self.env, "admin", "user", "change-password", "--config", config, "--username", "nobody",
+                        "--password", "another-pass-123")
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("user does not exist", missing.stderr)
+        short = gitea(self.env, "admin", "user", "change-password", "--config", config, "-u", ADMIN, "-p", "x")
+        self.assertIn("password is too short", short.stderr)
+        done = gitea(self.env, "admin", "user", "change-password", "--config", config, "--username", ADMIN,
+                     "--password", "another-pass-123", "--must-change-password=false")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, f"{ADMIN}'s password has been successfully updated!\n")
+        with open(f"{self.tmp}/shared/standins/calls.jsonl") as f:
+            self.assertNotIn("another-pass-123", f.read())
+
     def test_admin_user_create_and_list(self):
         config = self.ini()
         create = ["admin", "user", "create", "--config", config, "--admin", "--username", ADMIN, "--password",

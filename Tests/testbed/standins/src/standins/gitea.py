@@ -31,7 +31,7 @@ from . import common
 VERSION = "1.26.4"
 # the real binary's --version line (build tags of the upstream release)
 VERSION_LINE = f"Gitea version {VERSION} built with GNU Make 4.4.1, go1.25.5 : bindata, sqlite, sqlite_unlock_notify"
-SECRET_FLAGS = ("password",)
+SECRET_FLAGS = ("password", "p")
 
 
 class Fatal(Exception):
@@ -248,6 +248,9 @@ CREATE_FLAGS = dict(GLOBAL_FLAGS, **{"name": "string", "username": "string", "pa
                                      "access-token": "bool", "access-token-name": "string",
                                      "access-token-scopes": "string", "restricted": "bool"})
 LIST_FLAGS = dict(GLOBAL_FLAGS, admin="bool")
+# cmd/admin_user_change_password.go: --username/-u, --password/-p, --must-change-password (default true)
+CHANGE_PASSWORD_FLAGS = dict(GLOBAL_FLAGS, **{"username": "string", "u": "string", "password": "string",
+                                              "p": "string", "must-change-password": "bool"})
 WEB_FLAGS = dict(GLOBAL_FLAGS, **{"port": "string", "p": "string", "install-port": "string", "pid": "string",
                                   "P": "string", "quiet": "bool", "q": "bool", "verbose": "bool"})
 
@@ -333,10 +336,11 @@ def _admin(global_values, args):
     if not rest or rest[0] != "user":
         raise UsageError("the stand-in knows `gitea admin user create|list`")
     values2, rest = _parse(rest[1:], GLOBAL_FLAGS)
-    if not rest or rest[0] not in ("create", "list"):
-        raise UsageError("the stand-in knows `gitea admin user create|list`")
+    if not rest or rest[0] not in ("create", "list", "change-password"):
+        raise UsageError("the stand-in knows `gitea admin user create|list|change-password`")
     sub = rest[0]
-    flags, positional = _parse(rest[1:], CREATE_FLAGS if sub == "create" else LIST_FLAGS)
+    known = {"create": CREATE_FLAGS, "list": LIST_FLAGS, "change-password": CHANGE_PASSWORD_FLAGS}[sub]
+    flags, positional = _parse(rest[1:], known)
     if positional:
         raise UsageError(f"unexpected arguments: {' '.join(positional)}")
     config = Config(_config_path(flags, values2, values, global_values))
@@ -346,6 +350,8 @@ def _admin(global_values, args):
     try:
         if sub == "create":
             return _create_user(config, store, flags)
+        if sub == "change-password":
+            return _change_password(config, store, flags)
         return _list_users(store, flags)
     finally:
         store.close()
@@ -393,6 +399,23 @@ def _create_user(config, store, flags):
         _, token = store.create_token(user["id"], flags.get("access-token-name") or "gitea-admin", scope)
         print(f"Access token was successfully created... {token}")
     print(f"New user '{username}' has been successfully created!")
+    return 0
+
+
+def _change_password(config, store, flags):
+    """cmd/admin_user_change_password.go: both flags required; the user must exist; the password must meet
+    the length rule; must-change-password defaults to true, as upstream."""
+    username = flags.get("username", flags.get("u"))
+    password = flags.get("password", flags.get("p"))
+    if not username or not password:
+        return _command_error('Required flags "username, password" not set')
+    user = store.user(username)
+    if not user:
+        return _command_error(f"user does not exist [uid: 0, name: {username}]")
+    if len(password) < config.min_password_length:
+        return _command_error("password is too short")
+    store.set_password(user["id"], password, must_change_password=flags.get("must-change-password", True))
+    print(f"{user['name']}'s password has been successfully updated!")
     return 0
 
 

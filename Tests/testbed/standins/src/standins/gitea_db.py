@@ -228,6 +228,11 @@ class Store:
              int(is_admin), int(must_change_password), int(restricted), visibility, login_name, now, now))
         return self.user_by_id(cursor.lastrowid)
 
+    def set_password(self, uid, password, must_change_password):
+        salt = secrets.token_hex(16)
+        self.db.execute("UPDATE user SET passwd = ?, salt = ?, must_change_password = ?, updated_unix = ? WHERE id = ?",
+                        (_hash_password(password, salt), salt, int(bool(must_change_password)), int(time.time()), uid))
+
     def create_org(self, name, owner_id, full_name="", email="", description="", website="", location="",
                    visibility=0, repo_admin_change_team_access=False):
         """models/organization CreateOrganization: the creator joins the Owners team."""
