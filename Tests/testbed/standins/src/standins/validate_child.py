@@ -12,9 +12,13 @@ import json
 import re
 import sys
 
-import kubernetes_validate.utils as utils
+# No format checker is used here: keep jsonschema from importing its optional rfc3987-syntax (which builds a
+# lark grammar for seconds at import) when something else installed it into the venv.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from standins import crdvalidate
+import kubernetes_validate.utils as utils  # noqa: E402
+
+from standins import crdvalidate  # noqa: E402
 
 _EXTRA = re.compile(r"Additional properties are not allowed \((.*) (?:was|were) unexpected\)")
 
