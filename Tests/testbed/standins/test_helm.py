@@ -312,7 +312,7 @@ class Helm(unittest.TestCase):
         self.refused(self.helm("upgrade", "--install", "stuck", "/root/argocd-image-updater-1.2.4.tgz", "-n",
                                "stuck", "--create-namespace", "--set", "image.tag=v9.9.9", "--set",
                                "crds.install=false", "--set", "tolerations[0].operator=Exists", "--wait",
-                               "--timeout", "2s"), "Error: context deadline exceeded")
+                               "--timeout", "1s"), "Error: context deadline exceeded")
         status = json.loads(self.helm_ok("status", "stuck", "-n", "stuck", "-o", "json"))
         self.assertEqual(status["info"]["status"], "failed")
         self.assertIn("context deadline exceeded", status["info"]["description"])
@@ -333,7 +333,7 @@ class Helm(unittest.TestCase):
                                                               ".io/control-plane, operator: Exists, effect: NoSchedule}\n",
                                                               "").replace("name: web\n  namespace", "name: web2\n  namespace"))
         self.kubectl("apply", "-f", "/root/web2.yaml")
-        self.refused(self.kubectl("-n", "web", "rollout", "status", "deploy/web2", "--timeout=2s"),
+        self.refused(self.kubectl("-n", "web", "rollout", "status", "deploy/web2", "--timeout=1s"),
                      "timed out waiting for the condition")
         pods = json.loads(self.kubectl("-n", "web", "get", "pods", "-l", "app=web", "-o", "json").stdout)["items"]
         self.assertTrue(any("untolerated taint" in c.get("message", "") for p in pods

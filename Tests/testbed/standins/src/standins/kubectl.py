@@ -8,7 +8,6 @@ own Node. Anything outside the supported subset is refused with a clear error, n
 
 import json
 import os
-import pkgutil
 import re
 import subprocess
 import sys

@@ -47,7 +47,7 @@ def _owner_reference(owner, api_version):
             "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-def replicasets_of(deployment, pods=None):
+def replicasets_of(deployment):
     namespace = deployment["metadata"]["namespace"]
     return [rs for rs in cluster.list_objects("ReplicaSet", "apps/v1", namespace)
             if _owned_by(rs, "Deployment", deployment)]
