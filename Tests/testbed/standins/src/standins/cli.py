@@ -27,8 +27,8 @@ class Flags:
 
 
 def parse(args, spec, shorthands=None, unknown_hint="", interspersed=True):
-    """pflag parsing. ``spec`` maps a long flag name to "bool", "value" or "list" (repeatable, or a
-    comma-separated value). ``--`` ends the flags; what follows is kept in ``after_dash``."""
+    """pflag parsing. ``spec`` maps a long flag name to "bool", "value", "list" (repeatable, or a
+    comma-separated value: pflag's StringSlice) or "array" (repeatable, kept whole: StringArray). ``--`` ends the flags; what follows is kept in ``after_dash``."""
     shorthands = shorthands or {}
     flags = Flags()
     index = 0
@@ -70,6 +70,8 @@ def parse(args, spec, shorthands=None, unknown_hint="", interspersed=True):
                 index += 1
             if kind == "list":
                 flags.values.setdefault(name, []).extend(v for v in value.split(",") if v)
+            elif kind == "array":
+                flags.values.setdefault(name, []).append(value)
             else:
                 flags.values[name] = value
         flags.given.append(name)

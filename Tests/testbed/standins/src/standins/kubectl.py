@@ -8,13 +8,12 @@ own Node. Anything outside the supported subset is refused with a clear error, n
 
 import json
 import os
-import pkgutil
 import re
 import subprocess
 import sys
 import time
 
-from . import cli, cluster, common, yamlio
+from . import cli, cluster, common, workloads, yamlio
 from .cli import Failure
 
 VALIDATOR_PYTHON = "/opt/islet-test-tools/bin/python3"
@@ -224,6 +223,11 @@ def view(obj):
         result = json.loads(json.dumps(obj))
         result["status"] = daemonset_status(obj)
         return result
+    if obj["kind"] in ("Deployment", "StatefulSet") and obj["apiVersion"] == "apps/v1":
+        result = json.loads(json.dumps(obj))
+        result["status"] = workloads.deployment_status(obj) if obj["kind"] == "Deployment" else \
+            workloads.statefulset_status(obj)
+        return result
     return obj
 
 
@@ -268,7 +272,7 @@ def jsonpath(template, data):
     return "".join(out)
 
 
-_STEP = re.compile(r'\.([A-Za-z0-9_\-]+)|\[\*\]|\.\*|\[(-?\d+)\]|\[\?\(@((?:\.[A-Za-z0-9_\-]+)+)\s*==\s*'
+_STEP = re.compile(r'\.((?:[A-Za-z0-9_\-]|\\\.)+)|\[\*\]|\.\*|\[(-?\d+)\]|\[\?\(@((?:\.[A-Za-z0-9_\-]+)+)\s*==\s*'
                    r'("[^"]*"|\'[^\']*\'|[^)\]]+)\)\]|\[\'([^\']+)\'\]')
 
 
@@ -288,7 +292,7 @@ def evaluate(expression, data):
         nxt = []
         for value in values:
             if name is not None or quoted is not None:
-                key = name if name is not None else quoted
+                key = name.replace("\\.", ".") if name is not None else quoted
                 if isinstance(value, dict) and key in value:
                     nxt.append(value[key])
             elif index is not None:
@@ -540,20 +544,105 @@ def read_manifests(files, stdin_text=None):
     return documents
 
 
-def validate_schemas(documents):
-    """kubernetes-validate (strict) for every object, in one child run of the pinned test venv."""
-    source = pkgutil.get_data("standins", "validate_child.py").decode()
-    payload = json.dumps([doc for _, doc in documents])
+def package_root():
+    """The folder (or zipapp) holding the standins package, for the validator child's sys.path."""
+    import standins
+    return os.path.dirname(os.path.dirname(os.path.abspath(standins.__file__)))
+
+
+def validate_schemas(documents, schemas=None, strict=True):
+    """kubernetes-validate for built-in kinds and the CRD's schema (crdvalidate.py) for custom resources, in
+    one child run of the pinned test venv. ``schemas[i]`` is the openAPIV3Schema of document i's CRD or None."""
+    schemas = schemas or [None] * len(documents)
+    payload = json.dumps({"strict": strict, "objects": [{"object": doc, "crd": schema}
+                                                        for (_, doc), schema in zip(documents, schemas)]})
+    starter = (f"import sys; sys.path.insert(0, {package_root()!r}); "
+               "from standins import validate_child; validate_child.main()")
     try:
-        result = subprocess.run([VALIDATOR_PYTHON, "-c", source, VALIDATE_VERSION], input=payload,
+        result = subprocess.run([VALIDATOR_PYTHON, "-c", starter, VALIDATE_VERSION], input=payload,
                                 capture_output=True, text=True)
     except FileNotFoundError:
-        raise Failure(f"error: kubectl stand-in: {VALIDATOR_PYTHON} is missing; create it with `python3 -m venv "
-                      "/opt/islet-test-tools && /opt/islet-test-tools/bin/pip install kubernetes-validate==1.36.0`"
-                      ) from None
+        raise Failure(f"error: kubectl stand-in: {VALIDATOR_PYTHON} is missing; create it with "
+                      "scripts/install-dependencies (kubernetes-validate and jsonschema, pinned)") from None
     if result.returncode != 0:
-        raise Failure(f"error: kubectl stand-in: kubernetes-validate failed: {result.stderr.strip()}")
+        raise Failure(f"error: kubectl stand-in: the validator failed: {result.stderr.strip()}")
     return json.loads(result.stdout)
+
+
+def crd_schema(crd, version):
+    for entry in (crd.get("spec") or {}).get("versions") or []:
+        if entry.get("name") == version:
+            return ((entry.get("schema") or {}).get("openAPIV3Schema")) or {"type": "object",
+                                                                             "x-kubernetes-preserve-unknown-fields": True}
+    return None
+
+
+def invalid_message(kind, name, errors):
+    """kubectl's rendering of the API server's 422 Invalid with its causes."""
+    if len(errors) == 1:
+        return f'The {kind} "{name}" is invalid: {errors[0]}'
+    return f'The {kind} "{name}" is invalid: \n' + "\n".join(f"* {e}" for e in errors)
+
+
+class Invalid(Failure):
+    """A refused object: ``message`` as kubectl prints it; ``bare`` the error itself as another client (helm)
+    shows it; ``server`` True when the API server refuses it (a client-side check otherwise)."""
+
+    def __init__(self, message, bare, server):
+        super().__init__(message)
+        self.bare = bare
+        self.server = server
+
+
+def validate_documents(documents, strict=True, verb="creating"):
+    """Checks every document as kubectl apply and the API server would, before any is stored: the built-in
+    schemas, and for a custom resource the schema of its CRD, which must exist in the cluster (else "no matches
+    for kind"). Returns [(source, object to store, warnings)]: custom resources come back pruned and defaulted.
+    ``strict``: field validation Strict (kubectl's default) refuses unknown fields, else they are dropped with
+    a warning (helm, which asks for no field validation: the API server's default Warn)."""
+    for name, doc in documents:
+        check_document(name, doc)
+    schemas = []
+    for name, doc in documents:
+        crd = crd_for(doc) if doc["kind"] != "CustomResourceDefinition" else None
+        schemas.append(crd_schema(crd, doc["apiVersion"].rpartition("/")[2]) if crd else None)
+    results = validate_schemas(documents, schemas, strict)
+    checked = []
+    for (name, doc), result, schema in zip(documents, results, schemas):
+        kind, meta_name = doc["kind"], doc["metadata"]["name"]
+        version = doc["apiVersion"].rpartition("/")[2]
+        if result["result"] == "standin":
+            raise Failure(f"error: kubectl stand-in: {result['message']}")
+        if result["result"] == "error":
+            path = ".".join([kind] + [p for p in result["path"] if not p.isdigit()])
+            bare = f'error validating "{name}": error validating data: ValidationError({path}): {result["message"]}'
+            raise Invalid(f"error: {bare}; if you choose to ignore these errors, turn validation off with "
+                          "--validate=false", bare, False)
+        if result["result"] == "unknown":
+            fields = ", ".join(f'unknown field "{f}"' for f in result["fields"])
+            bare = f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: {fields}'
+            raise Invalid(f'Error from server (BadRequest): error when {verb} "{name}": {bare}', bare, True)
+        if result["result"] == "invalid":
+            errors = result["errors"]
+            group = doc["apiVersion"].rpartition("/")[0]
+            bare = f'{kind}.{group} "{meta_name}" is invalid: ' + (errors[0] if len(errors) == 1 else
+                                                                   "[" + ", ".join(errors) + "]")
+            raise Invalid(invalid_message(kind, meta_name, errors), bare, True)
+        if result["result"] == "no-schema" and doc["kind"] != "CustomResourceDefinition" and schema is None:
+            applied_crd = any(d.get("kind") == "CustomResourceDefinition" and
+                              ((d.get("spec") or {}).get("names") or {}).get("kind") == doc["kind"] and
+                              (d.get("spec") or {}).get("group") == doc["apiVersion"].rpartition("/")[0]
+                              for _, d in documents)
+            hint = "" if not applied_crd else " (the CRD in this apply is not established yet: apply it first)"
+            bare = (f'resource mapping not found for name: "{meta_name}" namespace: '
+                    f'"{(doc.get("metadata") or {}).get("namespace", "")}" from "{name}": no matches for kind '
+                    f'"{kind}" in version "{doc["apiVersion"]}"\nensure CRDs are installed first')
+            raise Invalid(f"error: {bare}{hint}", bare, False)
+        problem = template_labels_match(doc)
+        if problem:
+            raise Failure(problem)
+        checked.append((name, result.get("object", doc), result.get("warnings") or []))
+    return checked
 
 
 def check_document(name, doc):
@@ -609,32 +698,14 @@ def cmd_apply(args):
     documents = read_manifests(files)
     if not documents:
         raise Failure("error: no objects passed to apply")
-    for name, doc in documents:
-        check_document(name, doc)
     # Every object is validated before any is stored: one invalid object stops the whole apply.
-    results = validate_schemas(documents)
-    for (name, doc), result in zip(documents, results):
-        if result["result"] == "error":
-            path = ".".join([doc["kind"]] + [p for p in result["path"] if not p.isdigit()])
-            raise Failure(f'error: error validating "{name}": error validating data: ValidationError({path}): '
-                          f"{result['message']}; if you choose to ignore these errors, turn validation off with "
-                          "--validate=false")
-        if result["result"] == "no-schema" and doc["kind"] != "CustomResourceDefinition" and crd_for(doc) is None:
-            applied_crd = any(d.get("kind") == "CustomResourceDefinition" and
-                              ((d.get("spec") or {}).get("names") or {}).get("kind") == doc["kind"] and
-                              (d.get("spec") or {}).get("group") == doc["apiVersion"].rpartition("/")[0]
-                              for _, d in documents)
-            hint = "" if not applied_crd else " (the CRD in this apply is not established yet: apply it first)"
-            raise Failure(f'error: resource mapping not found for name: "{doc["metadata"]["name"]}" namespace: '
-                          f'"{(doc.get("metadata") or {}).get("namespace", "")}" from "{name}": no matches for kind '
-                          f'"{doc["kind"]}" in version "{doc["apiVersion"]}"\nensure CRDs are installed first{hint}')
-        problem = template_labels_match(doc)
-        if problem:
-            raise Failure(problem)
+    checked = validate_documents(documents)
     failed = False
-    for name, doc in documents:
+    for (name, doc), (_, stored, warnings) in zip(documents, checked):
+        for warning in warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
         try:
-            print(apply_one(session, doc, flags.get("server-side"), name))
+            print(apply_one(session, doc, flags.get("server-side"), name, stored=stored))
         except Failure as failure:
             print(failure.message, file=sys.stderr)
             failed = True
@@ -650,8 +721,12 @@ def scope_of(doc):
     return True
 
 
-def apply_one(session, doc, server_side, source):
-    doc = json.loads(json.dumps(doc))
+def apply_one(session, doc, server_side, source, stored=None, annotate=True, verb="creating"):
+    """Stores one object as its apply does. ``stored``: the object as validation returned it (a custom resource
+    pruned and defaulted), else ``doc``; the last-applied annotation is ``doc`` as given (kubectl client-side
+    apply; ``annotate`` False for helm, which keeps no such annotation)."""
+    given = json.loads(json.dumps(doc))
+    doc = json.loads(json.dumps(stored if stored is not None else doc))
     group = cluster.group_of(doc["apiVersion"])
     label = kind_name(doc["kind"], group)
     meta = doc.setdefault("metadata", {})
@@ -664,13 +739,19 @@ def apply_one(session, doc, server_side, source):
     with common.locked():
         session.may("patch", plural, meta["name"], meta.get("namespace"), group)
         if namespaced and not cluster.get("Namespace", "v1", None, meta["namespace"]):
-            raise Failure(f'Error from server (NotFound): error when creating "{source}": namespaces '
+            raise Failure(f'Error from server (NotFound): error when {verb} "{source}": namespaces '
                           f'"{meta["namespace"]}" not found')
         current = cluster.get(doc["kind"], doc["apiVersion"], meta.get("namespace"), meta["name"])
-        if not server_side:
+        if not server_side and annotate:
             annotations = meta.setdefault("annotations", {})
             annotations.pop(LAST_APPLIED, None)
-            applied = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+            given_meta = given.setdefault("metadata", {})
+            given_meta.setdefault("annotations", {}).pop(LAST_APPLIED, None)
+            if not given_meta["annotations"]:
+                del given_meta["annotations"]
+            if namespaced:
+                given_meta["namespace"] = meta["namespace"]
+            applied = json.dumps(given, separators=(",", ":"), sort_keys=True)
             total = len(applied) + sum(len(k) + len(v) for k, v in annotations.items())
             if total > ANNOTATION_LIMIT:
                 raise Failure(f'The {doc["kind"]} "{meta["name"]}" is invalid: metadata.annotations: Too long: may '
@@ -856,9 +937,11 @@ def cmd_rollout(args):
     else:
         raise Failure("error: required resource not specified")
     plural, group, version, kind, namespaced = resource_info(resource)
+    if kind in ("Deployment", "StatefulSet"):
+        return workload_rollout(session, flags, plural, group, kind, name)
     if kind != "DaemonSet":
         raise Failure(f'error: kubectl stand-in: rollout status of {qualified(plural, group)} is not simulated '
-                      "(daemonsets only)")
+                      "(daemonsets, deployments, statefulsets)")
     session.may("get", plural, name, session.namespace, group)
     deadline = time.monotonic() + timeout_seconds(flags.get("timeout"), 0) if flags.get("timeout") else None
     last = None
@@ -878,6 +961,29 @@ def cmd_rollout(args):
         else:
             message = (f'Waiting for daemon set "{name}" rollout to finish: {status["numberAvailable"]} of {needed} '
                        "updated pods are available...")
+        if message != last:
+            print(message, flush=True)
+            last = message
+        if flags.get("watch") is False:
+            return 0
+        if deadline is not None and time.monotonic() >= deadline:
+            raise Failure("error: timed out waiting for the condition")
+        time.sleep(0.2)
+
+
+def workload_rollout(session, flags, plural, group, kind, name):
+    """rollout status of a Deployment or StatefulSet (workloads.py: the kubelets run their pods)."""
+    session.may("get", plural, name, session.namespace, group)
+    deadline = time.monotonic() + timeout_seconds(flags.get("timeout"), 0) if flags.get("timeout") else None
+    last = None
+    while True:
+        obj = cluster.get(kind, "apps/v1", session.namespace, name)
+        if obj is None:
+            raise Failure(f'Error from server (NotFound): {plural}.apps "{name}" not found')
+        done, message = workloads.rollout(obj)
+        if done:
+            print(message)
+            return 0
         if message != last:
             print(message, flush=True)
             last = message

@@ -11,7 +11,8 @@ it pulls through `crictl pull` (the control plane is up only when its images pul
 registers its Node once per process (a Node deleted or cordoned later is left so, as real), keeps mirror
 pods of its static pods and runs the DaemonSet pods placed on its node (Running once their images
 pulled; an init container that copies a ConfigMap file into a hostPath, like flannel's install-cni,
-is carried out for real).
+is carried out for real), and the Deployment and StatefulSet pods the scheduler bound to its node, after
+running the controllers' and scheduler's pass of workloads.py.
 """
 
 import ipaddress
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from . import cli, cluster, common, configapi, yamlio
+from . import cli, cluster, common, configapi, workloads, yamlio
 from .cli import Failure
 
 LOOP = 0.5
@@ -91,6 +92,8 @@ class Kubelet:
     def __init__(self, flags):
         # DaemonSet pods this process has started: {(namespace, name): generation}.
         self.running_here = {}
+        # Deployment and StatefulSet pods this process runs: {(namespace, name, uid)}.
+        self.workloads_here = set()
         self.flags = flags
         self.config = self._load_config(flags.get("config"))
         self.hostname = common.node_name()
@@ -278,11 +281,15 @@ class Kubelet:
             return  # deleted after registration: a running kubelet does not re-register (as real)
         # Images are pulled before taking the cluster lock: pulls go over the network.
         started = self._start_daemonset_pods(node)
+        workload = self._start_workload_pods()
         with common.locked():
             if cluster.get("Node", "v1", None, self.node_name) is None:
                 return
             self._sync_mirror_pods(node, static, phases)
             self._sync_daemonset_pods(node, started)
+            self._sync_workload_pods(workload)
+            # the controller-manager's and scheduler's part for Deployments and StatefulSets (workloads.py)
+            workloads.sync()
 
     def _new_node(self, state):
         labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
@@ -449,6 +456,32 @@ class Kubelet:
         for key, pod in mine.items():
             if key not in wanted:
                 cluster.delete("Pod", "v1", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+    def _start_workload_pods(self):
+        """{(namespace, name, uid): (phase, images pulled)} for the Deployment and StatefulSet pods the scheduler
+        bound to this node that this process does not run yet."""
+        started = {}
+        for pod in cluster.list_objects("Pod", "v1"):
+            owners = pod["metadata"].get("ownerReferences") or []
+            if pod["spec"].get("nodeName") != self.node_name or not owners or owners[0].get("kind") not in \
+                    workloads.OWNED:
+                continue
+            key = (pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"])
+            if key in self.workloads_here and pod.get("status", {}).get("phase") == "Running":
+                continue
+            started[key] = self._start_pod(key[0], pod["spec"])
+        return started
+
+    def _sync_workload_pods(self, started):
+        for (namespace, name, uid), (phase, images_ok) in started.items():
+            pod = cluster.get("Pod", "v1", namespace, name)
+            if pod is None or pod["metadata"]["uid"] != uid or pod["spec"].get("nodeName") != self.node_name:
+                continue  # deleted or replaced meanwhile
+            if phase == "Running":
+                self.workloads_here.add((namespace, name, uid))
+            if pod.get("status", {}).get("phase") != phase or not pod["status"].get("containerStatuses"):
+                pod["status"] = self._pod_status(phase, pod["spec"], images_ok)
+                cluster.put(pod)
 
     def _start_pod(self, namespace, spec):
         """(phase, images pulled): images first, then the init containers' effect on the host."""

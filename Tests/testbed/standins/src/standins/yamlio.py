@@ -19,7 +19,7 @@ VENV_PYTHON = "/opt/islet-test-tools/bin/python3"
 _LOAD_IN_CHILD = (
     "import json, sys, yaml\n"
     "try:\n"
-    "    docs = list(yaml.safe_load_all(sys.stdin.read()))\n"
+    "    docs = list(yaml.load_all(sys.stdin.read(), Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader)))\n"
     "except yaml.YAMLError as error:\n"
     "    print(json.dumps({'error': str(error)})); sys.exit(0)\n"
     "print(json.dumps({'docs': docs}, default=str))\n"
@@ -34,7 +34,8 @@ def load_all(text):
     """Every non-empty document of ``text`` as JSON-shaped values (timestamps become strings)."""
     if _yaml is not None:
         try:
-            docs = list(_yaml.safe_load_all(text))
+            # libyaml's loader when PyYAML has it: the same documents, several times faster on big CRDs
+            docs = list(_yaml.load_all(text, Loader=getattr(_yaml, "CSafeLoader", _yaml.SafeLoader)))
         except _yaml.YAMLError as error:
             raise YAMLError(str(error)) from None
         docs = json.loads(json.dumps(docs, default=str))
