@@ -28,7 +28,7 @@ test: build lint
 # swift-format with the repository's .swift-format, then shellcheck over every script.
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
-	shellcheck -S warning $$(find stacks -name '*.sh') Tests/testbed/testbed Tests/testbed/selftest Tests/testbed/bundle \
+	shellcheck -S warning $$(find stacks -name '*.sh') stacks/gitea/templates/gitea-api.sh Tests/testbed/testbed Tests/testbed/selftest Tests/testbed/bundle \
 		Tests/testbed/standins/build Tests/testbed/standins/install-os Tests/testbed/standins/real-containerd-pull \
 		scripts/install-dependencies
 

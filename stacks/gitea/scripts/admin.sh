@@ -5,9 +5,8 @@
 set -eu
 . /opt/islet/lib/gitea-api.sh
 if [ "$1" = check ]; then
-  gitea_api "basic $ADMIN:$PASSWORD" GET /api/v1/user | grep -q '"is_admin":true' || exit 1
-  echo "ADMIN_PASSWORD=$PASSWORD" >> "$ISLET_OUTPUT"
-  exit 0
+  gitea_api "basic $ADMIN:$PASSWORD" GET /api/v1/user | grep -Eq '"is_admin": *true'
+  exit
 fi
 if gitea_cli admin user list --admin | awk 'NR > 1 {print $2}' | grep -qxF "$ADMIN"; then
   gitea_cli admin user change-password --username "$ADMIN" --password "$PASSWORD" --must-change-password=false
@@ -15,4 +14,3 @@ else
   gitea_cli admin user create --admin --username "$ADMIN" --password "$PASSWORD" \
     --email "$ADMIN@noreply.islet.internal" --must-change-password=false
 fi
-echo "ADMIN_PASSWORD=$PASSWORD" >> "$ISLET_OUTPUT"

@@ -9,7 +9,7 @@ name=islet-gitops
 if [ "$1" = check ]; then
   [ -s "$file" ] || exit 1
   token=$(cat "$file")
-  gitea_api "token $token" GET /api/v1/user | grep -q "\"login\":$(json_string "$BOT")" || exit 1
+  gitea_api "token $token" GET /api/v1/user | grep -Eq "\"login\": *$(json_string "$BOT")" || exit 1
   echo "TOKEN=$token" >> "$ISLET_OUTPUT"
   exit 0
 fi
@@ -19,7 +19,7 @@ if ! response=$(gitea_api "basic $BOT:$BOT_PASSWORD" POST "/api/v1/users/$BOT/to
   echo "creating the access token failed with HTTP $GITEA_STATUS"
   exit 1
 fi
-token=$(printf '%s' "$response" | sed -n 's/.*"sha1":"\([0-9a-f]*\)".*/\1/p')
+token=$(printf '%s' "$response" | sed -n 's/.*"sha1": *"\([0-9a-f]*\)".*/\1/p')
 [ -n "$token" ] || { echo "Gitea's answer held no token"; exit 1; }
 umask 077
 mkdir -p "$(dirname "$file")"

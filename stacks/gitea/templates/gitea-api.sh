@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Written by islet (stack gitea, step client): a small client of Gitea's API for the gitea and gitops steps.
 # Source it, with ADDRESS and PORT set. Credentials and request bodies go through private files, never argv.
 

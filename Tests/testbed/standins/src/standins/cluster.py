@@ -160,6 +160,12 @@ def _next_resource_version():
 def put(obj):
     """Stores ``obj`` (caller holds the lock), filling the metadata the API server owns."""
     metadata = obj.setdefault("metadata", {})
+    if obj["kind"] == "Secret" and obj.get("apiVersion") == "v1" and "stringData" in obj:
+        # The API server folds a Secret's write-only stringData into data (base64) and never stores it.
+        data = obj.setdefault("data", {}) or {}
+        for key, value in (obj.pop("stringData") or {}).items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
     previous = get(obj["kind"], obj["apiVersion"], metadata.get("namespace"), metadata["name"])
     if previous:
         metadata["uid"] = previous["metadata"]["uid"]

@@ -923,13 +923,37 @@ def timeout_seconds(text, default):
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
 
 
+def rollout_restart(session, targets):
+    """As kubectl does: a restartedAt annotation on the pod template, so the controller replaces the pods."""
+    if len(targets) != 1 or "/" not in targets[0]:
+        raise Failure("error: kubectl stand-in: rollout restart takes one KIND/NAME")
+    resource, name = targets[0].split("/", 1)
+    plural, group, version, kind, namespaced = resource_info(resource)
+    if kind not in ("Deployment", "StatefulSet", "DaemonSet"):
+        raise Failure(f'error: {qualified(plural, group)} "{name}" restarting is not supported')
+    session.may("patch", plural, name, session.namespace, group)
+    with common.locked():
+        obj = cluster.get(kind, "apps/v1", session.namespace, name)
+        if obj is None:
+            raise Failure(f'Error from server (NotFound): {qualified(plural, group)} "{name}" not found')
+        template = obj.setdefault("spec", {}).setdefault("template", {})
+        annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations["kubectl.kubernetes.io/restartedAt"] = cluster.timestamp()
+        obj["metadata"]["generation"] = int(obj["metadata"].get("generation", 1)) + 1
+        cluster.put(obj)
+    print(f"{kind_name(kind, group)}/{name} restarted")
+    return 0
+
+
 def cmd_rollout(args):
     flags = parse(args, {"timeout": "value", "watch": "bool", "revision": "value"}, {"w": "watch"})
     words = flags.positional
-    if not words or words[0] != "status":
-        raise Failure('error: kubectl stand-in: only "kubectl rollout status" is simulated')
+    if not words or words[0] not in ("status", "restart"):
+        raise Failure('error: kubectl stand-in: only "kubectl rollout status|restart" is simulated')
     session = Session(flags)
     targets = words[1:]
+    if words[0] == "restart":
+        return rollout_restart(session, targets)
     if len(targets) == 1 and "/" in targets[0]:
         resource, name = targets[0].split("/", 1)
     elif len(targets) == 2:

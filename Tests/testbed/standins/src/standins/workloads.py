@@ -19,7 +19,7 @@ A pod counts as ready when Running and its node's kubelet is alive.
 import hashlib
 import json
 
-from . import cluster
+from . import appbehaviour, cluster
 
 REVISION = "controller-revision-hash"
 TEMPLATE = "pod-template-hash"
@@ -90,6 +90,7 @@ def sync():
     for statefulset in cluster.list_objects("StatefulSet", "apps/v1"):
         _sync_statefulset(statefulset)
     _schedule()
+    appbehaviour.sync()
 
 
 def _collect_garbage():

@@ -1,0 +1,31 @@
+#!/bin/sh
+# release.sh check|apply: the argocd-image-updater release.
+# check: deployed at the pinned chart version, its Deployment rolled out, and its configuration holds the
+#        internal registry. apply: helm upgrade --install with the values islet wrote, then restart the
+#        controller, which reads registries.conf only at start.
+set -eu
+kubeconfig="$ISLET_ROOT/etc/kubernetes/admin.conf"
+values="$ISLET_ROOT/etc/kubernetes/islet/image-updater-values.yaml"
+helm() { /usr/local/bin/helm --kubeconfig "$kubeconfig" "$@"; }
+k() { kubectl --kubeconfig "$kubeconfig" -n argocd "$@"; }
+
+# The release's Deployments (the chart names its controller argocd-image-updater-controller).
+controllers() { k get deployments -o name | grep '^deployment.apps/argocd-image-updater'; }
+rolled_out() {
+  deployments=$(controllers) || return 1
+  for deployment in $deployments; do
+    k rollout status "$deployment" --timeout="$1" > /dev/null || return 1
+  done
+}
+
+if [ "$1" = check ]; then
+  status=$(helm status argocd-image-updater -n argocd -o json 2> /dev/null) || exit 1
+  printf '%s' "$status" | grep -Eq '"status": *"deployed"' || exit 1
+  printf '%s' "$status" | grep -Eq "\"version\": *\"$CHART_VERSION\"" || exit 1
+  rolled_out 5s || exit 1
+  k get configmap argocd-image-updater-config -o jsonpath='{.data.registries\.conf}' | grep -qF "$REGISTRY_HOST:$REGISTRY_PORT"
+  exit
+fi
+helm upgrade --install argocd-image-updater "$ISLET_ROOT$CHART" -n argocd -f "$values" --wait --timeout 10m
+for deployment in $(controllers); do k rollout restart "$deployment"; done
+rolled_out 300s
