@@ -32,19 +32,23 @@ lint:
 		Tests/testbed/standins/build Tests/testbed/standins/install-os Tests/testbed/standins/real-containerd-pull \
 		scripts/install-dependencies
 
-# Brings up the cluster on $(NODES) simulated nodes (node1 the infrastructure node with the registry, node2 the
-# control plane, the rest workers): the testbed's bundle of stand-ins, then `islet apply` over SSH, then a
-# second plan that has nothing to do. `make demo-down` stops the nodes.
+# Brings up the whole platform on $(NODES) simulated nodes (node1 the infrastructure node with the registry and
+# Gitea, node2 the control plane, the rest workers), with one application (the seed's my-go): the testbed's
+# bundle of stand-ins, `islet apply` over SSH, then a second plan that has nothing to do, then what a team needs.
+# `make demo-down` stops the nodes.
 NODES ?= 4
+DEMO_APP := {name: my-go, image: "registry.islet.internal:5000/platform/my-go:1.0.0", port: 8080, replicas: 1, updateStrategy: semver}
 demo: build
 	$(TESTBED) up $(NODES)
 	$(TESTBED) inventory --control-planes 1 --out $(DEMO)/inventory.yaml
+	printf 'settings:\n  apps:\n    - %s\n' '$(DEMO_APP)' >> $(DEMO)/inventory.yaml
 	Tests/testbed/bundle -i $(DEMO)/inventory.yaml -o $(DEMO)/bundle --islet $(ISLET)
 	$(ISLET) apply -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --yes
 	$(ISLET) plan -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --detailed-exitcode
-	@echo "The cluster is up. Admin kubeconfig: $(DEMO)/.islet/kubeconfig (islet output ADMIN_KUBECONFIG)."
-	@echo "Try: $(TESTBED) exec 2 -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes"
-	@echo "     $(ISLET) status -i $(DEMO)/inventory.yaml --refresh; 'make demo-down' stops the nodes."
+	@echo "The platform is up. What a team needs (secrets with --show-secrets):"
+	@$(ISLET) output -i $(DEMO)/inventory.yaml --stacks stacks | grep -E 'PUSH|repository|argocd/release|kubeconfig' || true
+	@echo "Admin kubeconfig: $(DEMO)/.islet/kubeconfig. Try: $(TESTBED) exec 2 -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes"
+	@echo "'make demo-down' stops the nodes."
 
 demo-down:
 	$(TESTBED) down

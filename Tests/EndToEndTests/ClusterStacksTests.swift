@@ -26,7 +26,7 @@ struct ClusterStacksTests {
 
     /// An inventory of testbed nodes with the given roles (name → roles), node N at NET.N; the endpoint is the
     /// first control plane's address.
-    static func inventory(nodes: [String: [String]], planes: [String]? = nil) -> String {
+    static func inventory(nodes: [String: [String]], settings: String = "") -> String {
         let names = nodes.keys.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! }
         let firstPlane = names.first { nodes[$0]!.contains("control-plane") } ?? names[0]
         var text = """
@@ -47,19 +47,20 @@ struct ClusterStacksTests {
             text +=
                 "  - {name: \(name), address: \(Testbed.address(number)), roles: [\(nodes[name]!.joined(separator: ", "))]}\n"
         }
-        return text
+        return text + settings
     }
 
     /// A site folder: the inventory and the nodes' host keys (from the testbed) beside it.
-    func site(_ nodes: [String: [String]], count: Int) throws -> String {
+    func site(_ nodes: [String: [String]], settings: String = "", count: Int) throws -> String {
         let dir = makeTemporaryDirectory("islet-e2e-cluster")
         try Testbed.inventory(nodes: count, to: dir + "/testbed.yaml")
-        try Self.inventory(nodes: nodes).write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+        try write(nodes, settings: settings, in: dir)
         return dir
     }
 
-    func write(_ nodes: [String: [String]], in dir: String) throws {
-        try Self.inventory(nodes: nodes).write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+    func write(_ nodes: [String: [String]], settings: String = "", in dir: String) throws {
+        try Self.inventory(nodes: nodes, settings: settings).write(
+            toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
     }
 
     func islet(_ arguments: [String], in dir: String) throws -> IsletProcess.Result {

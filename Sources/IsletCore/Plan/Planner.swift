@@ -262,7 +262,12 @@ public struct Planner: Sendable {
             let step = workspace.catalog.step(pair.step)
             let nodeGone = graph.node(named: pair.node) == nil
             var reason = nodeGone ? "node removed from the inventory" : "step no longer runs on this node"
-            if step == nil { reason = "step no longer defined; its record is forgotten" }
+            if step == nil {
+                reason = "step no longer defined; its record is forgotten"
+            } else if step?.remove == nil {
+                // A step without `remove` keeps what it made (a repository: the team's data); say so.
+                reason += "; it has no remove, so what it made stays and only its record is forgotten"
+            }
             var change = PlannedChange(node: pair.node, step: pair.step, action: .remove, reason: reason)
             if let role = step?.removeOn, step?.remove != nil {
                 change.runsOn =

@@ -107,7 +107,10 @@ public struct StepResolver: Sendable {
                 let generated =
                     producerStep?.secrets.contains { $0.name == key } == true
                     ? outputs.generatedSecret(source, key) : nil
-                if let producer, let known = outputs.outputs(of: producer)?[key] ?? generated {
+                if let generated {
+                    // A secret islet generated: the same value whatever the producer does in this apply.
+                    value = .string(generated)
+                } else if let producer, let known = outputs.outputs(of: producer)?[key] {
                     value = .string(known)
                     if acting.contains(producer) && producerStep?.ephemeral != true { pending.append(input.name) }
                 } else if producerStep?.ephemeral != true {

@@ -202,4 +202,30 @@ import Testing
         do { _ = try platform("unknown").workspace() } catch { message = "\(error)" }
         #expect(message.contains("expected 64 lowercase hex digits (or unpublished)"), "\(message)")
     }
+
+    /// A secret islet generated is known whatever its step does: a reader is not "update, inputs known after
+    /// apply" when that step is repaired (Gitea down: every step reading the admin password would act).
+    @Test func aGeneratedSecretIsKnownWhileItsStepIsRepaired() async throws {
+        let platform = TestPlatform()
+        platform.stack(
+            "git",
+            """
+            roles: [{name: git}]
+            steps:
+              - name: admin
+                secrets: [{name: PASSWORD, length: 20, alphabet: alphanumeric}]
+                check: test -f "$ISLET_ROOT/up"
+                apply: touch "$ISLET_ROOT/up"
+              - name: organization
+                inputs: {PASSWORD: steps.admin.PASSWORD}
+                check: test -n "$PASSWORD"
+                apply: "true"
+            """)
+        platform.inventory(nodes: [("git1", ["git"])])
+        #expect(try await platform.apply().1.succeeded)
+        try FileManager.default.removeItem(atPath: platform.node("git1", "/up"))
+        let plan = try await platform.plan()
+        #expect(plan.action("git1", "git/admin") == .repair)
+        #expect(plan.action("git1", "git/organization") == .noChange, "\(plan.table)")
+    }
 }

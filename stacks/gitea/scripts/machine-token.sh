@@ -6,10 +6,19 @@ set -eu
 . /opt/islet/lib/gitea-api.sh
 file="$ISLET_ROOT/etc/gitea/islet/machine-token"
 name=islet-gitops
-if [ "$1" = check ]; then
-  [ -s "$file" ] || exit 1
+# The kept token, when it still authenticates as the machine user.
+working_token() {
+  [ -s "$file" ] || return 1
   token=$(cat "$file")
-  gitea_api "token $token" GET /api/v1/user | grep -Eq "\"login\": *$(json_string "$BOT")" || exit 1
+  gitea_api "token $token" GET /api/v1/user | grep -Eq "\"login\": *$(json_string "$BOT")"
+}
+if [ "$1" = check ]; then
+  working_token || exit 1
+  echo "TOKEN=$token" >> "$ISLET_OUTPUT"
+  exit 0
+fi
+# Gitea was down when planned, or the step is new: a token that works again is kept, so nothing using it changes.
+if working_token; then
   echo "TOKEN=$token" >> "$ISLET_OUTPUT"
   exit 0
 fi

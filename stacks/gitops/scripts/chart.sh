@@ -95,6 +95,8 @@ if [ "$1" = check ]; then
   for file in Chart.yaml values.yaml templates/deployment.yaml templates/service.yaml; do
     cmp -s "$work/want/$file" "$work/repo/$file" || exit 1
   done
+  # Where the team pushes the application's images.
+  echo "IMAGE=$repository" >> "$ISLET_OUTPUT"
   exit 0
 fi
 cp -R "$work/want/." "$work/repo/"
@@ -104,3 +106,4 @@ if ! git diff --cached --quiet 2> /dev/null || ! git rev-parse --verify -q HEAD 
   git commit --quiet -m "islet: chart of $APP"
 fi
 git push --quiet origin HEAD:refs/heads/main
+echo "IMAGE=$repository" >> "$ISLET_OUTPUT"

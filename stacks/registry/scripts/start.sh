@@ -16,3 +16,5 @@ until curl -fsS -o /dev/null --max-time 2 "http://$ADDRESS:$PORT/v2/"; do
   fi
   sleep 0.5
 done
+# Where teams push their images (every node resolves the name through /etc/hosts).
+echo "PUSH=$HOST:$PORT" >> "$ISLET_OUTPUT"
