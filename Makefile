@@ -37,7 +37,7 @@ lint:
 # bundle of stand-ins, `islet apply` over SSH, then a second plan that has nothing to do, then what a team needs.
 # `make demo-down` stops the nodes.
 NODES ?= 4
-DEMO_APP := {name: my-go, image: "registry.islet.internal:5000/platform/my-go:1.0.0", port: 8080, replicas: 1, updateStrategy: semver}
+DEMO_APP := {name: my-go, image: "registry.islet.internal:5000/platform/my-go:1.0.0", port: 8080, replicas: 1, updateStrategy: semver, allowTags: ""}
 demo: build
 	$(TESTBED) up $(NODES)
 	$(TESTBED) inventory --control-planes 1 --out $(DEMO)/inventory.yaml

@@ -9,7 +9,7 @@ extension ClusterStacksTests {
     static func apps(_ names: [String]) -> String {
         "settings:\n  apps:\n"
             + names.map {
-                "    - {name: \($0), image: \"registry.islet.internal:5000/platform/\($0):1.0.0\", port: 8080, replicas: 1, updateStrategy: semver}\n"
+                "    - {name: \($0), image: \"registry.islet.internal:5000/platform/\($0):1.0.0\", port: 8080, replicas: 1, updateStrategy: semver, allowTags: \"regexp:^[0-9]+\\\\.[0-9]+\\\\.[0-9]+$\"}\n"
             }.joined()
     }
 
