@@ -52,7 +52,9 @@ import Testing
                   digest: sha256:nothex
             """)
         #expect(found.contains("9: 'url' has an unknown placeholder {os}; expected {version} or {arch}"), "\(found)")
-        #expect(found.contains("10: sha256.1.36.4.amd64 is 'ABC'; expected 64 lowercase hex digits (or unpublished)"), "\(found)")
+        #expect(
+            found.contains("10: sha256.1.36.4.amd64 is 'ABC'; expected 64 lowercase hex digits (or unpublished)"),
+            "\(found)")
         #expect(found.contains { $0.hasPrefix("10: unknown architecture 'ppc64le' in sha256.1.36.4") }, "\(found)")
         #expect(found.contains { $0.hasPrefix("15: duplicate artifact name 'kubeadm' (first at line 7)") }, "\(found)")
         #expect(found.contains("13: 'url' is 'ftp://dl.example/kubeadm'; expected an https or http URL without spaces"))
