@@ -46,12 +46,13 @@ demo: build
 	$(ISLET) apply -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --yes
 	$(ISLET) plan -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --detailed-exitcode
 	@echo "The platform is up. What a team needs (secrets with --show-secrets):"
-	@$(ISLET) output -i $(DEMO)/inventory.yaml --stacks stacks | grep -E 'PUSH|repository|argocd/release|kubeconfig' || true
+	@$(ISLET) output -i $(DEMO)/inventory.yaml --stacks stacks | grep -E 'PUSH|IMAGE|repository|argocd/release' || true
 	@echo "Admin kubeconfig: $(DEMO)/.islet/kubeconfig. Try: $(TESTBED) exec 2 -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes"
 	@echo "'make demo-down' stops the nodes."
 
 demo-down:
 	$(TESTBED) down
+	rm -rf $(DEMO)
 
 # The release binary as $(PREFIX)/bin/islet and the stacks as $(PREFIX)/share/islet/stacks, where islet
 # looks for them last (README: "Where islet finds its stacks"). DESTDIR is prepended for packaging.
