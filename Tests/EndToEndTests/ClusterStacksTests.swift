@@ -199,10 +199,14 @@ struct ClusterStacksTests {
             #expect(catalog.contains("\"\(repository)\""), "\(catalog)")
         }
         let manifest = try String(contentsOfFile: try Self.bundle.get() + "/bundle.json", encoding: .utf8)
+        // The proof script goes into the node itself: the checkout may lie under /tmp, which is private to a node.
+        let proof = try String(
+            contentsOfFile: Testbed.root + "/Tests/testbed/standins/real-containerd-pull", encoding: .utf8)
         let pulled = try Testbed.exec(
             3,
-            Testbed.root
-                + "/Tests/testbed/standins/real-containerd-pull /etc/containerd/certs.d registry.k8s.io/pause:3.10.2"
+            "cat > /root/real-containerd-pull <<'ISLET_PROOF_END'\n\(proof)ISLET_PROOF_END\n"
+                + "chmod 0755 /root/real-containerd-pull && "
+                + "/root/real-containerd-pull /etc/containerd/certs.d registry.k8s.io/pause:3.10.2"
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(pulled.hasPrefix("sha256:") && manifest.contains(pulled), "pulled \(pulled)")
         #expect(
