@@ -184,13 +184,21 @@ struct ClusterStacksTests {
             #expect(toml.contains("config_path = '/etc/containerd/certs.d'"))
             #expect(toml.contains("SystemdCgroup = true"))
             let hosts = try Testbed.exec(node, "cat /etc/containerd/certs.d/registry.k8s.io/hosts.toml")
-            #expect(hosts.contains("[host.\"http://registry.islet.internal:5000/v2/registry.k8s.io\"]"))
+            // HTTPS to the internal registry (registry.tls defaults to true), trusting islet's authority only.
+            #expect(hosts.contains("[host.\"https://registry.islet.internal:5000/v2/registry.k8s.io\"]"))
             #expect(hosts.contains("override_path = true"))
+            #expect(hosts.contains("ca = \"/etc/islet/containerd/registry-ca.crt\""))
+            let trusted = try Testbed.exec(node, "cat /etc/islet/containerd/registry-ca.crt")
+            let kept = try String(contentsOfFile: dir + "/.islet/registry-ca.crt", encoding: .utf8)
+            #expect(
+                trusted.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == kept.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         // The bundle's images are in the registry with the bundle's digests, and a real containerd pulls
         // through the certs.d the stack wrote.
         let catalog = try runProgram([
-            "/usr/bin/curl", "-fsS", "http://\(Testbed.address(1)):5000/v2/_catalog?n=1000",
+            "/usr/bin/curl", "-fsS", "--cacert", dir + "/.islet/registry-ca.crt",
+            "https://\(Testbed.address(1)):5000/v2/_catalog?n=1000",
         ]).output
         for repository in [
             "registry.k8s.io/kube-apiserver", "registry.k8s.io/etcd", "registry.k8s.io/coredns/coredns",

@@ -67,16 +67,37 @@ extension ClusterStacksTests {
         let registries = try kubectl(
             "-n argocd get configmap argocd-image-updater-config -o jsonpath='{.data.registries\\.conf}'")
         #expect(registries.contains("prefix: registry.islet.internal:5000"), "\(registries)")
-        let apiURL = "http://\(Testbed.address(1)):5000"
+        // The registry speaks HTTPS (registry.tls defaults to true): Image Updater verifies it against islet's
+        // authority, mounted from a ConfigMap that holds exactly the certificate islet keeps in .islet/.
+        let apiURL = "https://\(Testbed.address(1)):5000"
         #expect(registries.contains("api_url: \(apiURL)"), "\(registries)")
+        #expect(registries.contains("insecure: false"), "\(registries)")
+        let authority = try String(contentsOfFile: dir + "/.islet/registry-ca.crt", encoding: .utf8)
+        #expect(authority.hasPrefix("-----BEGIN CERTIFICATE-----"), "\(authority)")
+        let mounted = try kubectl("-n argocd get configmap islet-registry-ca -o jsonpath='{.data.ca\\.crt}'")
+        #expect(mounted == authority, "\(mounted)")
+        let mounts = try kubectl(
+            "-n argocd get deployment argocd-image-updater-controller -o jsonpath='{.spec.template.spec.containers[0].volumeMounts[*].mountPath}'"
+        )
+        #expect(mounts.contains("/etc/ssl/certs/islet-registry-ca.crt"), "\(mounts)")
+        // A team's tools trust .islet/registry-ca.crt and nothing else is needed: TLS is verified all the way.
+        let trust = dir + "/trust"
+        try FileManager.default.createDirectory(atPath: trust, withIntermediateDirectories: true)
+        try authority.write(toFile: trust + "/ca.crt", atomically: true, encoding: .utf8)
         let pushed = try runProgram([
-            "/usr/bin/skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+            "/usr/bin/skopeo", "copy", "--src-cert-dir", trust, "--dest-cert-dir", trust,
             "docker://\(Testbed.address(1)):5000/registry.k8s.io/pause:3.10.2",
             "docker://\(Testbed.address(1)):5000/platform/my-go:1.1.0",
         ])
         #expect(pushed.status == 0, "\(pushed.output)")
-        let tags = try runProgram(["/usr/bin/curl", "-fsS", apiURL + "/v2/platform/my-go/tags/list"]).output
+        let tags = try runProgram([
+            "/usr/bin/curl", "-fsS", "--cacert", dir + "/.islet/registry-ca.crt",
+            apiURL + "/v2/platform/my-go/tags/list",
+        ]).output
         #expect(tags.contains("\"1.1.0\""), "\(tags)")
+        // Without that trust the registry is refused: nothing on the LAN can stand in for it unnoticed.
+        let untrusted = try runProgram(["/usr/bin/curl", "-fsS", apiURL + "/v2/"])
+        #expect(untrusted.status != 0, "\(untrusted.output)")
 
         // ... and makes the commit Image Updater would make, with its write-back credentials: accepted.
         let writer = try secretField("islet-git-write-back", "username")

@@ -63,13 +63,25 @@ public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
         return target
     }
 
-    /// Pushes an image from the bundle's layout to `registry` (plain HTTP, reached through a forward or on
-    /// loopback, so no proxy applies) under its internal name.
-    public func pushImage(reference: String, to registry: String) throws -> String {
+    /// Pushes an image from the bundle's layout to the store (reached through a forward, so no proxy applies)
+    /// under its internal name. Over HTTPS the connection goes to the forward while TLS checks the store's own
+    /// name against the authority islet made, and nothing else is trusted.
+    public func pushImage(reference: String, to store: StoreEndpoint) throws -> String {
         let upstream = try ImageReference(parsing: reference)
+        var options = HTTPOptions(environment: [:])
+        var registry = store.connectAddress
+        var plainHTTPHosts: Set<String> = [store.connectAddress]
+        if let authority = store.certificateAuthority {
+            let file = scratch + "/store-ca.pem"
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            try Data(authority.utf8).write(to: URL(fileURLWithPath: file))
+            options.caCertificatePath = file
+            options.connectTo = ["\(store.authority):\(store.connectAddress)"]
+            registry = store.authority
+            plainHTTPHosts = []
+        }
         let client = RegistryClient(
-            http: HTTPClient(options: HTTPOptions(environment: [:])),
-            options: RegistryOptions(plainHTTPHosts: [registry]))
+            http: HTTPClient(options: options), options: RegistryOptions(plainHTTPHosts: plainHTTPHosts))
         let report = try client.push(upstream, from: try layout(), to: try upstream.internalReference(at: registry))
         return "\(reference) → \(report.target): \(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), "
             + "\(report.blobsSkipped) already there"

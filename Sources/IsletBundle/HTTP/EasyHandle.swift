@@ -52,8 +52,8 @@ final class EasyHandlePool: @unchecked Sendable {
     }
 }
 
-/// A curl_slist of header lines, freed by its owner after the transfer.
-struct CurlHeaderList {
+/// A curl_slist of lines (header lines, connect-to entries), freed by its owner after the transfer.
+struct CurlStringList {
     private(set) var list: UnsafeMutablePointer<curl_slist>?
 
     mutating func append(_ line: String) {

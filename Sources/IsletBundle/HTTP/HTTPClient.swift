@@ -97,10 +97,14 @@ public final class HTTPClient: Sendable {
             try withoutActuallyEscaping(receive) { receive in
                 let transfer = Transfer(url: request.url, onHead: onHead, receive: receive)
                 defer { transfer.close() }
-                var headers = CurlHeaderList()
-                defer { headers.free() }
+                var headers = CurlStringList()
+                var connectTo = CurlStringList()
+                defer {
+                    headers.free()
+                    connectTo.free()
+                }
                 let code =
-                    try configure(handle, for: request, transfer: transfer, headers: &headers)
+                    try configure(handle, for: request, transfer: transfer, headers: &headers, connectTo: &connectTo)
                     ?? withExtendedLifetime(transfer) { curl_easy_perform(handle.pointer) }
                 if let error = transfer.callbackError { throw error }
                 guard code == CURLE_OK else {
@@ -123,7 +127,8 @@ public final class HTTPClient: Sendable {
 
     /// Sets every option for one hop; returns a libcurl error if one was refused.
     private func configure(
-        _ handle: EasyHandle, for request: HTTPRequest, transfer: Transfer, headers: inout CurlHeaderList
+        _ handle: EasyHandle, for request: HTTPRequest, transfer: Transfer, headers: inout CurlStringList,
+        connectTo: inout CurlStringList
     ) throws -> CURLcode? {
         curl_easy_reset(handle.pointer)
         let context = Unmanaged.passUnretained(transfer).toOpaque()
@@ -150,6 +155,10 @@ public final class HTTPClient: Sendable {
         if let path = options.caCertificatePath {
             codes.append(islet_curl_setopt_string(handle.pointer, CURLOPT_CAINFO, path))
             codes.append(islet_curl_setopt_string(handle.pointer, CURLOPT_PROXY_CAINFO, path))
+        }
+        if !options.connectTo.isEmpty {
+            for entry in options.connectTo { connectTo.append(entry) }
+            codes.append(islet_curl_setopt_pointer(handle.pointer, CURLOPT_CONNECT_TO, connectTo.list))
         }
         if let offset = request.resumeFrom {
             codes.append(islet_curl_setopt_string(handle.pointer, CURLOPT_RANGE, "\(offset)-"))

@@ -17,6 +17,9 @@ public struct HTTPOptions: Sendable {
     /// NO_PROXY/no_proxy (lowercase first, as libcurl does, and also HTTP_PROXY). The process environment
     /// unless given, so that tests can set a proxy for one client without changing the whole process.
     public var environment: [String: String]
+    /// `HOST:PORT:CONNECT-HOST:CONNECT-PORT` entries (libcurl's CONNECT_TO): requests for HOST:PORT connect
+    /// there instead, while TLS still checks HOST. How a push through a port forward verifies the store.
+    public var connectTo: [String] = []
 
     public init(
         caCertificatePath: String? = nil, connectTimeout: Double = 30, lowSpeedLimit: Int = 1024,

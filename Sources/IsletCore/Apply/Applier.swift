@@ -81,12 +81,14 @@ public struct Applier: Sendable {
                 logger.info("\(text)")
                 observer.notice(text)
             })
+        let ledger = Ledger(workspace: workspace, masker: log.masker)
         let context = ApplyContext(
             workspace: workspace, graph: workspace.graph, facts: plan.facts,
-            ledger: Ledger(workspace: workspace, masker: log.masker), connections: connections, log: log,
+            ledger: ledger, connections: connections, log: log,
             delivery: ArtifactDelivery(
                 source: artifacts, graph: workspace.graph, connections: connections,
                 wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph),
+                storeAuthority: { [ledger] in await ledger.storeAuthority(of: workspace.graph) },
                 note: { text in logger.info("\(text)") }))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })

@@ -67,15 +67,51 @@ actor Ledger {
         try await commit()
     }
 
-    /// The step's secret, generated and saved the first time it is needed.
-    func secret(_ step: StepID, _ declaration: SecretDeclaration) throws -> String {
+    /// The step's secret, generated and saved the first time it is needed; a server certificate is issued anew
+    /// when it no longer serves `hosts` (see `CertificateSecrets.serves`).
+    func secret(_ step: StepID, _ declaration: SecretDeclaration, hosts: CertificateHosts?) throws -> String {
         let key = SecretStore.generatedKey(step, declaration.name)
-        if let existing = secrets[key] { return existing }
+        let existing = secrets[key]
+        let value: String
+        switch declaration.kind {
+        case .password(let length, let alphabet):
+            if let existing { return existing }
+            value = SecretStore.generate(length: length, alphabet: alphabet)
+        case .certificateAuthority(let commonName, let file):
+            value = try existing ?? CertificateSecrets.makeAuthority(commonName: commonName)
+            // The operator's tools (a docker or skopeo pushing to the site) trust what the nodes trust.
+            if let file {
+                let certificate = CertificateSecrets.variable(declaration.variables[0], of: declaration, stored: value)
+                let path = store.directory + "/" + file
+                if FileManager.default.contents(atPath: path) != Data(certificate.utf8) {
+                    try AtomicFile.write(Data(certificate.utf8), to: path, mode: 0o644)
+                }
+            }
+            if let existing { return existing }
+        case .certificate(let authorityName, _, _):
+            let authority = secrets[SecretStore.generatedKey(step, authorityName)] ?? ""
+            let hosts = hosts ?? CertificateHosts(dnsNames: [], ipAddresses: [])
+            if let existing,
+                CertificateSecrets.serves(
+                    existing, authority: authority, dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
+            {
+                return existing
+            }
+            value = try CertificateSecrets.issue(
+                authority: authority, dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
+        }
         try secrets.bind(to: state.lineage)
-        let value = SecretStore.generate(length: declaration.length, alphabet: declaration.alphabet)
         masker.add([value])
         try secrets.set(value, for: key)
         return value
+    }
+
+    /// The certificate of the artifact store's authority, when the store speaks HTTPS and it has been made.
+    func storeAuthority(of graph: DesiredGraph) -> String? {
+        guard let authority = graph.artifactStoreNode?.authority,
+            let stored = secrets[SecretStore.generatedKey(authority.step, authority.secret.name)]
+        else { return nil }
+        return CertificateSecrets.variable(authority.secret.variables[0], of: authority.secret, stored: stored)
     }
 
     /// The outputs a step's inputs read, as known now: only its producers', so that no copy of the whole

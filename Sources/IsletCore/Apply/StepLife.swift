@@ -95,8 +95,17 @@ struct StepLife: Sendable {
             guard let step, let node = context.graph.node(named: change.node) else {
                 throw failure("step \(change.step) or node \(change.node) is no longer defined")
             }
-            for declaration in step.secrets { _ = try await context.ledger.secret(step.id, declaration) }
-            let resolved = try StepResolver(graph: context.graph, facts: context.facts).resolve(
+            let resolver = StepResolver(graph: context.graph, facts: context.facts)
+            if !step.secrets.isEmpty {
+                // A certificate is issued for the hosts the step's inputs name: resolved once without the secrets.
+                let hosts = try resolver.resolve(
+                    instance, outputs: await context.ledger.outputs(for: instance, graph: context.graph), acting: []
+                ).certificateHosts
+                for declaration in step.secrets {
+                    _ = try await context.ledger.secret(step.id, declaration, hosts: hosts[declaration.name])
+                }
+            }
+            let resolved = try resolver.resolve(
                 instance, outputs: await context.ledger.outputs(for: instance, graph: context.graph), acting: [])
             context.log.masker.add(resolved.secretValues)
             guard let fingerprint = resolved.fingerprint else {
@@ -202,7 +211,12 @@ struct StepLife: Sendable {
             switch artifact.route {
             case .inPlace: command = "__artifact '' \(artifact.sha256)"
             case .staged(let path): command = "__artifact \(ShellQuoting.quote(path)) \(artifact.sha256)"
-            case .store(let url): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
+            case .store(let url, nil): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
+            case .store(let url, let authority?):
+                // The store speaks HTTPS with islet's certificate: curl trusts exactly that authority.
+                command =
+                    "{ [ -f \"$__t/store-ca.pem\" ] || printf '%s' \(ShellQuoting.quote(authority)) > \"$__t/store-ca.pem\"; } && "
+                    + "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256) \"$__t/store-ca.pem\""
             }
             let extract = artifact.extract.map { " && __extract \(artifact.sha256) \(ShellQuoting.quote($0))" } ?? ""
             script.append(

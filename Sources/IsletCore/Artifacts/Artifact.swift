@@ -114,7 +114,22 @@ public struct ArtifactStore: Sendable, Hashable {
     public var step: StepID
     /// The port it listens on: `settings.KEY` or a literal.
     public var port: Reference
+    /// `authority: STEP.SECRET`: while that step is part of the platform (its `when:` is on), the store speaks
+    /// HTTPS with a certificate from that certificate-authority secret, and whoever fetches or pushes trusts it.
+    public var authority: (step: StepID, secret: String)? = nil
     public var location: SourceLocation
+
+    public static func == (a: ArtifactStore, b: ArtifactStore) -> Bool {
+        a.step == b.step && a.port == b.port && a.authority?.step == b.authority?.step
+            && a.authority?.secret == b.authority?.secret
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(step)
+        hasher.combine(port)
+        hasher.combine(authority?.step)
+        hasher.combine(authority?.secret)
+    }
 }
 
 /// Fills `{version}` and `{arch}` in a URL, member or reference template.

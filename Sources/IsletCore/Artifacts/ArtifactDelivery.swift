@@ -14,8 +14,8 @@ actor ArtifactDelivery {
         case inPlace
         /// Uploaded to this staging path on the node.
         case staged(String)
-        /// Fetched from the store at this base URL (`http://HOST:PORT`).
-        case store(String)
+        /// Fetched from the store at this base URL (`http://HOST:PORT`, or `https://` trusting `authority`, PEM).
+        case store(url: String, authority: String?)
     }
 
     /// The registry repository file artifacts are pushed to: blobs are addressed by digest, the name only
@@ -40,12 +40,17 @@ actor ArtifactDelivery {
     private(set) var traffic = ArtifactTraffic()
     /// Told one line per transfer, for the run log.
     private let note: @Sendable (String) -> Void
+    /// The certificate (PEM) of the authority the store's HTTPS certificate comes from, once islet has made
+    /// it (the store's own steps make it before the store answers).
+    private let storeAuthority: @Sendable () async -> String?
 
     init(
         source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>],
+        storeAuthority: @escaping @Sendable () async -> String? = { nil },
         note: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.note = note
+        self.storeAuthority = storeAuthority
         self.source = source
         self.graph = graph
         self.connections = connections
@@ -87,7 +92,7 @@ actor ArtifactDelivery {
                 if store.node.name == node {
                     routes[file.sha256] = .inPlace
                 } else {
-                    routes[file.sha256] = .store(store.url)
+                    routes[file.sha256] = .store(url: store.url, authority: try await authority(of: store))
                     traffic.storeFetches += 1
                 }
             } else {
@@ -107,10 +112,24 @@ actor ArtifactDelivery {
         for reference in references { try await push(reference, store: store) }
     }
 
+    /// The store's authority certificate when it speaks HTTPS; nil for plain HTTP.
+    private func authority(of store: DesiredGraph.ArtifactStoreNode) async throws -> String? {
+        guard let declared = store.authority else { return nil }
+        guard let certificate = await storeAuthority(), !certificate.isEmpty else {
+            throw ArtifactDeliveryError.store(
+                node: store.node.name,
+                reason:
+                    "its certificate authority \(declared.step).\(declared.secret.name) is not made yet; expected its step to run before the store answers"
+            )
+        }
+        return certificate
+    }
+
     private func push(_ reference: String, store: DesiredGraph.ArtifactStoreNode) async throws {
         if let running = pushed[reference] { return try await running.value }
         let source = self.source
         let connections = self.connections
+        let authority = try await authority(of: store)
         let task = Task { () throws in
             guard let source else {
                 throw ArtifactDeliveryError.noBundle(label: "image \(reference)", node: store.node.name)
@@ -123,7 +142,11 @@ actor ArtifactDelivery {
             let forward = try await session.forward(toHost: store.host, port: store.port)
             defer { Task { await forward.close() } }
             do {
-                let line = try source.pushImage(reference: reference, to: forward.address)
+                let host = store.host.contains(":") ? "[\(store.host)]" : store.host
+                let endpoint = StoreEndpoint(
+                    authority: "\(host):\(store.port)", connectAddress: forward.address, certificateAuthority: authority
+                )
+                let line = try source.pushImage(reference: reference, to: endpoint)
                 self.note("image pushed to the store on \(store.node.name): \(line)")
             } catch {
                 let through = forward.failures.last.map { " (\($0))" } ?? ""
@@ -185,7 +208,8 @@ actor ArtifactDelivery {
             let staged = held.contains(file.sha256) ? "" : try await upload(file, to: store.node.name, session: session)
             let printed = OutputCollector()
             let script = Self.publishScript(
-                root: session.filesystemRoot, staged: staged, sha256: file.sha256, url: store.url)
+                root: session.filesystemRoot, staged: staged, sha256: file.sha256, url: store.url,
+                authority: try await authority(of: store))
             let status = try await session.run(script: script) { chunk in printed.append(chunk.bytes) }
             guard status.code == 0 else {
                 let said = printed.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -220,11 +244,17 @@ actor ArtifactDelivery {
 
     /// On the store node: put the staged file at its path by digest (sha256 checked), then push it into the
     /// store's registry unless the registry has it (blob upload: POST, then PUT of the file by digest).
-    static func publishScript(root: String, staged: String, sha256 h: String, url: String) -> String {
+    static func publishScript(root: String, staged: String, sha256 h: String, url: String, authority: String?)
+        -> String
+    {
         """
         set -u
         ISLET_ROOT=\(ShellQuoting.quote(root)); s=\(ShellQuoting.quote(staged)); u=\(ShellQuoting.quote(url))
         a="$ISLET_ROOT"\(ShellQuoting.quote(ArtifactNeeds.nodeDirectory)); f="$a/\(h)"
+        # An HTTPS store: every curl trusts exactly islet's authority for it.
+        c=\(ShellQuoting.quote(authority ?? ""))
+        k=; if [ -n "$c" ]; then k="$a/../store-ca.pem"; mkdir -p "$a" && printf '%s' "$c" > "$k" || exit 3; fi
+        curl() { command curl ${k:+--cacert "$k"} "$@"; }
         if [ ! -f "$f" ]; then
           [ -n "$s" ] && mkdir -p "$a" && install -m 0644 "$s" "$a/.\(h).new" || { echo "cannot place the file"; exit 3; }
           x=$(sha256sum < "$a/.\(h).new"); x=${x%% *}

@@ -6,10 +6,26 @@ public protocol ArtifactSource: Sendable {
     func localFile(sha256: String) throws -> String?
 
     /// Pushes the image the source holds under `reference` (upstream, as a stack names it) into the registry
-    /// at `registry` (`host:port`, plain HTTP), under its internal name: the upstream host as the first path
-    /// element. Only blobs the registry lacks are sent.
+    /// at `store`, under its internal name: the upstream host as the first path element. Only blobs the
+    /// registry lacks are sent.
     /// - Returns: one line for the log (what was sent).
-    func pushImage(reference: String, to registry: String) throws -> String
+    func pushImage(reference: String, to store: StoreEndpoint) throws -> String
+}
+
+/// Where islet reaches the artifact store's registry from the operator's machine.
+public struct StoreEndpoint: Sendable, Equatable {
+    /// `host:port` as the store's certificate names it (the store node's address).
+    public var authority: String
+    /// `host:port` where this machine connects to it: a port forward to the store node.
+    public var connectAddress: String
+    /// The PEM certificate of the authority to trust for HTTPS; nil: plain HTTP to `connectAddress`.
+    public var certificateAuthority: String?
+
+    public init(authority: String, connectAddress: String, certificateAuthority: String?) {
+        self.authority = authority
+        self.connectAddress = connectAddress
+        self.certificateAuthority = certificateAuthority
+    }
 }
 
 /// A folder of blobs by digest, `DIR/HEX` (a bundle's `oci/blobs/sha256`).
@@ -24,7 +40,7 @@ public struct BlobFolder: ArtifactSource {
         return FileManager.default.isReadableFile(atPath: path) ? path : nil
     }
 
-    public func pushImage(reference: String, to registry: String) throws -> String {
+    public func pushImage(reference: String, to store: StoreEndpoint) throws -> String {
         throw ArtifactDeliveryError.noImages(reference: reference)
     }
 }

@@ -165,6 +165,8 @@ public struct DesiredGraph: Sendable {
         /// Where the store listens, as the node itself reaches it.
         public var host: String
         public var port: Int
+        /// The certificate-authority secret the store's HTTPS certificate comes from; nil: plain HTTP.
+        public var authority: (step: StepID, secret: SecretDeclaration)?
     }
 
     /// Where the declared artifact store runs: the node of the store step's first instance, at the port
@@ -181,6 +183,15 @@ public struct DesiredGraph: Sendable {
         }
         guard let port = Int(text) else { return nil }
         let host = node.address.contains(":") ? "[\(node.address)]" : node.address
-        return ArtifactStoreNode(node: node, url: "http://\(host):\(port)", host: node.address, port: port)
+        // The authority counts only while its step is part of the platform: `when:` may turn TLS off.
+        let authority = store.authority.flatMap { authority -> (step: StepID, secret: SecretDeclaration)? in
+            guard !catalog.isDormant(authority.step),
+                let secret = catalog.step(authority.step)?.secrets.first(where: { $0.name == authority.secret })
+            else { return nil }
+            return (authority.step, secret)
+        }
+        return ArtifactStoreNode(
+            node: node, url: "\(authority == nil ? "http" : "https")://\(host):\(port)", host: node.address,
+            port: port, authority: authority)
     }
 }

@@ -27,7 +27,7 @@ public enum ExampleInventory {
         ]
         for role in schema.roles {
             lines.append(
-                "#   \(role.name): \(role.description.isEmpty ? "" : role.description + "; ")\(role.countDescription) node(s) (stack \(role.declaredBy))"
+                "#   \(role.name): \(role.description.isEmpty ? "" : oneLine(role.description) + "; ")\(role.countDescription) node(s) (stack \(role.declaredBy))"
             )
         }
         lines.append("nodes:")
@@ -56,7 +56,8 @@ public enum ExampleInventory {
                 let indent = String(repeating: "  ", count: parts.count)
                 let value = setting.defaultValue.map(\.canonicalJSON) ?? "  # REQUIRED: \(setting.type.expectation)"
                 lines.append(
-                    "\(indent)# \(setting.description) (\(setting.type.rawValue), stack \(setting.declaredBy))")
+                    "\(indent)# \(oneLine(setting.description)) (\(setting.type.rawValue), stack \(setting.declaredBy))"
+                )
                 lines.append("\(indent)\(parts.last!): \(value)")
             }
         }
@@ -90,4 +91,9 @@ extension ExampleInventory {
 public struct InitError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A description folded onto one comment line: a stack may write it as a YAML block over several lines.
+private func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
 }

@@ -14,6 +14,14 @@ public struct ResolvedStep: Sendable {
     public var files: [RenderedFile]
     /// sha256 over everything that defines the step for this node; nil while an input is pending.
     public var fingerprint: String?
+    /// For each certificate secret: the host names and addresses its inputs hold now.
+    public var certificateHosts: [String: CertificateHosts] = [:]
+}
+
+/// What a certificate secret is issued for.
+public struct CertificateHosts: Sendable, Equatable {
+    public var dnsNames: [String]
+    public var ipAddresses: [String]
 }
 
 public struct RenderedFile: Sendable, Hashable {
@@ -100,16 +108,24 @@ public struct StepResolver: Sendable {
                 value = literal
             case .artifact(let id):
                 value = .string(graph.artifacts.inputValue(id, node: instance.node) ?? "")
+            case .output(let source, _) where graph.catalog.isDormant(source):
+                // The producer is turned off by its `when:` setting: nothing to read, nothing to wait for.
+                value = .string("")
             case .output(let source, let key):
                 let producerStep = graph.catalog.step(source)
                 let producer = graph.producer(of: source, for: instance)
                 if producerStep?.ephemeral == true { volatile.insert(input.name) }
-                let generated =
-                    producerStep?.secrets.contains { $0.name == key } == true
-                    ? outputs.generatedSecret(source, key) : nil
+                let secret = producerStep?.secret(providing: key)
+                let generated = secret.flatMap { secret in
+                    outputs.generatedSecret(source, secret.name).map { Self.variable(key, of: secret, stored: $0) }
+                }
                 if let generated {
-                    // A secret islet generated: the same value whatever the producer does in this apply.
                     value = .string(generated)
+                    // A secret islet generated keeps its value whatever the producer does in this apply, but a
+                    // server certificate may be issued anew when its producer acts.
+                    if case .certificate? = secret?.kind, let producer, acting.contains(producer) {
+                        pending.append(input.name)
+                    }
                 } else if let producer, let known = outputs.outputs(of: producer)?[key] {
                     value = .string(known)
                     if acting.contains(producer) && producerStep?.ephemeral != true { pending.append(input.name) }
@@ -124,14 +140,32 @@ public struct StepResolver: Sendable {
             values[input.name] = value
             environment.append((input.name, value.environmentText))
         }
+        var certificateHosts: [String: CertificateHosts] = [:]
         for secret in step.secrets {
-            if let value = outputs.generatedSecret(step.id, secret.name) {
-                values[secret.name] = .string(value)
-                environment.append((secret.name, value))
-                secrets.append(value)
-            } else {
-                pending.append(secret.name)
-                environment.append((secret.name, ""))
+            var stored = outputs.generatedSecret(step.id, secret.name)
+            if case .certificate(let authority, let dnsNames, let ipAddresses) = secret.kind {
+                let hosts = CertificateHosts(
+                    dnsNames: Self.hostValues(dnsNames, values), ipAddresses: Self.hostValues(ipAddresses, values))
+                certificateHosts[secret.name] = hosts
+                // Issued for other hosts, by another authority, or near its end: a new one comes at apply.
+                if let current = stored,
+                    !CertificateSecrets.serves(
+                        current, authority: outputs.generatedSecret(step.id, authority) ?? "",
+                        dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
+                {
+                    stored = nil
+                }
+            }
+            for variable in secret.variables {
+                guard let stored else {
+                    pending.append(variable)
+                    environment.append((variable, ""))
+                    continue
+                }
+                let value = Self.variable(variable, of: secret, stored: stored)
+                values[variable] = .string(value)
+                environment.append((variable, value))
+                if secret.isSecret(variable) { secrets.append(value) }
             }
         }
         var files: [RenderedFile] = []
@@ -150,13 +184,30 @@ public struct StepResolver: Sendable {
         }
         var resolved = ResolvedStep(
             instance: instance, step: step, environment: environment, pendingInputs: pending,
-            secretValues: secrets, files: files, fingerprint: nil)
+            secretValues: secrets, files: files, fingerprint: nil, certificateHosts: certificateHosts)
         if pending.isEmpty {
             resolved.fingerprint = Self.fingerprint(
                 step: step, values: values, volatile: volatile, files: files,
                 secretInputs: secretInputs)
         }
         return resolved
+    }
+
+    /// The value of one variable of a generated secret, from what the secrets file stores.
+    static func variable(_ variable: String, of secret: SecretDeclaration, stored: String) -> String {
+        if case .password = secret.kind { return stored }
+        return CertificateSecrets.variable(variable, of: secret, stored: stored)
+    }
+
+    /// The strings the named inputs hold: a list input gives each of its strings.
+    static func hostValues(_ names: [String], _ values: [String: Value]) -> [String] {
+        names.flatMap { name -> [String] in
+            switch values[name] {
+            case .string(let text)?: return [text]
+            case .list(let items)?: return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
+            default: return []
+            }
+        }
     }
 
     /// sha256 over the step's scripts, declared inputs (secrets by their hash), and rendered files (artifact inputs carry their digest).
@@ -169,7 +220,7 @@ public struct StepResolver: Sendable {
         lines.append("check \(sha256Hex(Data((step.check?.text ?? "").utf8)))")
         lines.append("apply \(sha256Hex(Data(step.apply.text.utf8)))")
         lines.append("remove \(sha256Hex(Data((step.remove?.text ?? "").utf8)))")
-        let secretNames = Set(step.secrets.map(\.name)).union(secretInputs)
+        let secretNames = Set(step.secrets.flatMap(\.variables)).union(secretInputs)
         for name in values.keys.sorted() where !volatile.contains(name) {
             let text = values[name]!.canonicalJSON
             // Secrets enter the fingerprint only as their hash, since state files are not secret.

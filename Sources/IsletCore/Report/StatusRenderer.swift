@@ -84,8 +84,11 @@ public struct OutputListing: Sendable {
                 }
             }
             for secret in workspace.catalog.step(step)?.secrets ?? [] {
-                if let value = workspace.secrets[SecretStore.generatedKey(step, secret.name)] {
-                    entries.append(Entry(node: node, step: step, name: secret.name, value: value, secret: true))
+                guard let stored = workspace.secrets[SecretStore.generatedKey(step, secret.name)] else { continue }
+                for variable in secret.variables {
+                    let value = StepResolver.variable(variable, of: secret, stored: stored)
+                    entries.append(
+                        Entry(node: node, step: step, name: variable, value: value, secret: secret.isSecret(variable)))
                 }
             }
         }

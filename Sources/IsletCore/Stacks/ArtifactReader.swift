@@ -28,7 +28,7 @@ extension StackLoader {
         return artifacts
     }
 
-    /// `artifactStore: {step: STEP, port: settings.KEY | {value: PORT}}`.
+    /// `artifactStore: {step: STEP, port: settings.KEY | {value: PORT}, authority: STEP.SECRET}`.
     func readArtifactStore(_ node: YAMLNode, stack: String) -> ArtifactStore? {
         guard let map = node.mapping("artifactStore") else { return nil }
         defer { map.finish() }
@@ -53,8 +53,19 @@ extension StackLoader {
                 }
             }
         }
+        var authority: (step: StepID, secret: String)?
+        if let authorityNode = map.optional("authority"), let text = authorityNode.nonEmptyString("authority") {
+            if let dot = text.lastIndex(of: "."), let owner = StepID(String(text[..<dot]), defaultStack: stack),
+                text.index(after: dot) < text.endIndex
+            {
+                authority = (owner, String(text[text.index(after: dot)...]))
+            } else {
+                authorityNode.report(
+                    "'authority' is '\(text)'; expected STEP.SECRET, a certificate-authority secret of a step")
+            }
+        }
         guard let step, let port else { return nil }
-        return ArtifactStore(step: step, port: port, location: map.location)
+        return ArtifactStore(step: step, port: port, authority: authority, location: map.location)
     }
 
     private func readArtifactName(_ map: YAMLMapping) -> String? {

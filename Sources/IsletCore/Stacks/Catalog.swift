@@ -17,6 +17,9 @@ public struct Catalog: Sendable {
     /// `forEach` templates by id, once the catalog is expanded for an inventory: what an instance whose item
     /// left the inventory is made from, so its `remove` can still run.
     var templates: [StepID: Step] = [:]
+    /// Steps whose `when:` setting is off for the inventory the catalog is expanded for: not part of the
+    /// platform, but a recorded one must still be removed with its own `remove`.
+    var dormant: [StepID: Step] = [:]
 
     /// The store nodes fetch artifacts from, when a stack declares one.
     public private(set) var artifactStore: ArtifactStore?
@@ -46,10 +49,14 @@ public struct Catalog: Sendable {
 
     public func step(_ id: StepID) -> Step? {
         if let position = positions[id] { return steps[position] }
+        if let step = dormant[id] { return step }
         // An item no longer in the inventory: its instance, made from the template with only its key.
         guard let (template, key) = Self.templateAndKey(of: id), let step = templates[template] else { return nil }
         return Self.instantiate(step, key: key, fields: [:], templates: templates) { [$0] }
     }
+
+    /// Whether `id` is a step whose `when:` setting is off.
+    public func isDormant(_ id: StepID) -> Bool { dormant[id] != nil }
 
     /// The step's place in dependency order: every step comes after the steps it depends on.
     public func position(of id: StepID) -> Int? { positions[id] }
@@ -245,6 +252,20 @@ public struct Catalog: Sendable {
                         store.location, "artifactStore names unknown step '\(store.step)'; expected a step of the stack"
                     )
                 }
+                if let authority = store.authority, references.canCheckSteps(of: authority.step.stack),
+                    self.step(authority.step)?.secrets.contains(where: {
+                        if case .certificateAuthority = $0.kind {
+                            return $0.name == authority.secret
+                        } else {
+                            return false
+                        }
+                    }) != true
+                {
+                    sink.report(
+                        store.location,
+                        "artifactStore authority '\(authority.step).\(authority.secret)' is not a secret of kind certificate-authority; expected STEP.SECRET naming one"
+                    )
+                }
                 if case .setting(let key) = store.port, settingsKnown, !visibleSettings.contains(key) {
                     sink.report(
                         store.location,
@@ -302,6 +323,21 @@ public struct Catalog: Sendable {
             )
         }
         checkForEach(step, stack: stack, visibleSettings: visibleSettings, located: located, sink: sink)
+        if let key = step.when {
+            let declaration = schema.settings.first { $0.key == key }
+            let at = located.when?.location ?? step.location
+            if visibleSettings.map({ !$0.contains(key) }) ?? false || declaration == nil {
+                sink.report(
+                    at,
+                    "step '\(step.id)' is conditional on setting '\(key)' that stack '\(stack.name)' does not declare; expected a boolean setting under its 'settings:' (or a required stack's)"
+                )
+            } else if declaration?.type != .boolean {
+                sink.report(
+                    at,
+                    "step '\(step.id)' is conditional on setting '\(key)' of type \(declaration!.type.rawValue); expected a boolean setting"
+                )
+            }
+        }
         if step.scope == .cluster && step.roles.isEmpty {
             sink.report(at, "cluster step '\(step.id)' has no 'roles'; expected the role whose first node runs it")
         }
@@ -338,12 +374,10 @@ public struct Catalog: Sendable {
                     sink.report(input.location, message)
                     continue
                 }
-                if !producer.outputs.contains(where: { $0.name == key })
-                    && !producer.secrets.contains(where: { $0.name == key })
-                {
+                if !producer.outputs.contains(where: { $0.name == key }) && producer.secret(providing: key) == nil {
                     sink.report(
                         input.location,
-                        "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.map(\.name)))"
+                        "input '\(input.name)' reads '\(key)', which step '\(source)' does not declare; expected one of \(humanList(producer.outputs.map(\.name) + producer.secrets.flatMap(\.variables)))"
                     )
                 }
             case .artifact(let id):

@@ -10,9 +10,12 @@ import Foundation
 extension Catalog {
     /// The catalog with every template replaced by its instances for the inventory's items.
     /// - Throws: `ValidationFailure` when an item's name cannot name a step.
+    /// Steps whose `when:` setting is off are left out (kept aside as dormant, for their removal).
     public func expanded(for inventory: Inventory) throws -> Catalog {
         let templates = steps.filter { $0.forEach != nil }
-        guard !templates.isEmpty else { return self }
+        let dormant = steps.filter { step in step.when.map { inventory.settings[$0] != .boolean(true) } ?? false }
+        guard !templates.isEmpty || !dormant.isEmpty else { return self }
+        let dormantIDs = Set(dormant.map(\.id))
         var itemsByList: [String: [(key: String, fields: [String: Value])]] = [:]
         let sink = DiagnosticSink()
         for list in Set(templates.compactMap(\.forEach)) {
@@ -39,11 +42,12 @@ extension Catalog {
         try sink.throwIfAny()
         let templateIDs = Dictionary(uniqueKeysWithValues: templates.map { ($0.id, $0) })
         func instances(of id: StepID) -> [StepID] {
+            if dormantIDs.contains(id) { return [] }
             guard let template = templateIDs[id], let list = template.forEach else { return [id] }
             return (itemsByList[list] ?? []).map { Self.instanceID(id, key: $0.key) }
         }
         var expandedSteps: [Step] = []
-        for step in steps {
+        for step in steps where !dormantIDs.contains(step.id) {
             if let list = step.forEach {
                 for item in itemsByList[list] ?? [] {
                     expandedSteps.append(
@@ -62,6 +66,7 @@ extension Catalog {
                 return copy
             }, steps: expandedSteps)
         catalog.templates = templateIDs
+        catalog.dormant = Dictionary(uniqueKeysWithValues: dormant.filter { $0.forEach == nil }.map { ($0.id, $0) })
         catalog.reindex()
         return catalog
     }

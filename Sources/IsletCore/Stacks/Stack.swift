@@ -99,6 +99,9 @@ public struct Step: Sendable {
     public var forEach: String? = nil
     /// For an instance of a `forEach` template: the item's key.
     public var item: String? = nil
+    /// `when: settings.KEY`: the step exists only while that boolean setting is true. Turned off, a recorded
+    /// step is removed (its `remove` runs), and inputs reading its outputs read empty strings.
+    public var when: String? = nil
 
     /// Steps whose outputs this step reads: dependencies just like `after`.
     /// Whether it reads any file or image of the bundle.
@@ -118,7 +121,12 @@ public struct Step: Sendable {
     }
 
     public func isSecretOutput(_ key: String) -> Bool {
-        outputs.contains { $0.name == key && $0.secret } || secrets.contains { $0.name == key }
+        outputs.contains { $0.name == key && $0.secret } || secrets.contains { $0.isSecret(key) }
+    }
+
+    /// The generated secret that provides `variable`, if one does.
+    public func secret(providing variable: String) -> SecretDeclaration? {
+        secrets.first { $0.variables.contains(variable) }
     }
 }
 
@@ -207,8 +215,42 @@ public struct OutputDeclaration: Sendable, Hashable {
 /// A secret islet generates once and keeps in the secrets file.
 public struct SecretDeclaration: Sendable, Hashable {
     public var name: String
-    public var length: Int
-    public var alphabet: String
+    public var kind: Kind
+
+    public enum Kind: Sendable, Hashable {
+        /// A random string: the variable NAME.
+        case password(length: Int, alphabet: String)
+        /// A certificate authority whose private key never leaves the secrets file: the variable NAME_CERT (its
+        /// certificate, PEM), also written to `.islet/FILE` when `file` is given, for the operator's tools.
+        case certificateAuthority(commonName: String, file: String?)
+        /// A key and a certificate from the step's authority secret `authority`, for the host names and addresses
+        /// the named inputs hold: NAME_CERT and NAME_KEY (PEM). Issued anew when those values change, when the
+        /// authority changes, or when it nears its end.
+        case certificate(authority: String, dnsNames: [String], ipAddresses: [String])
+    }
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    /// The variables the secret gives the step's scripts and templates, and other steps' inputs.
+    public var variables: [String] {
+        switch kind {
+        case .password: return [name]
+        case .certificateAuthority: return [name + "_CERT"]
+        case .certificate: return [name + "_CERT", name + "_KEY"]
+        }
+    }
+
+    /// Whether the variable's value must be masked: a certificate is public, its key and a password are not.
+    public func isSecret(_ variable: String) -> Bool {
+        switch kind {
+        case .password: return variable == name
+        case .certificateAuthority: return false
+        case .certificate: return variable == name + "_KEY"
+        }
+    }
 }
 
 /// Values a node reports about itself, in the order the fact script prints them.

@@ -18,7 +18,7 @@ struct StackLoader {
 
     static let stepKeys = Set([
         "name", "description", "scope", "roles", "forEach", "after", "afterOnNode", "inputs", "files", "check",
-        "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral",
+        "apply", "remove", "removeOn", "outputs", "secrets", "ephemeral", "when",
     ])
 
     var file: String { directory + "/stack.yaml" }
@@ -207,20 +207,26 @@ struct StackLoader {
             }
         }
         let ephemeral = map.optional("ephemeral")?.boolean("ephemeral") ?? false
-        var forEach: String?
-        if let forEachNode = map.optional("forEach"), let text = forEachNode.nonEmptyString("forEach") {
-            if text.hasPrefix("settings."), text.count > "settings.".count {
-                forEach = String(text.dropFirst("settings.".count))
-                located.forEach = StackReferences.Named(name: forEach!, location: forEachNode.location)
-            } else {
-                forEachNode.report(
-                    "'forEach' reads '\(text)'; expected settings.KEY, a list setting whose items have a name")
+        // `settings.KEY` fields: the setting named, with where it is written for later messages.
+        func settingField(_ field: String, expected: String) -> StackReferences.Named? {
+            guard let node = map.optional(field), let text = node.nonEmptyString(field) else { return nil }
+            guard text.hasPrefix("settings."), text.count > "settings.".count else {
+                node.report("'\(field)' reads '\(text)'; expected settings.KEY, \(expected)")
+                return nil
             }
+            return StackReferences.Named(name: String(text.dropFirst("settings.".count)), location: node.location)
         }
+        located.forEach = settingField("forEach", expected: "a list setting whose items have a name")
+        located.when = settingField("when", expected: "a boolean setting")
+        let forEach = located.forEach?.name
+        let when = located.when?.name
         let inputs = map.optional("inputs").map { readInputs($0, stack: stack) } ?? []
-        let secrets = map.optional("secrets")?.sequence("secrets")?.compactMap(readSecret) ?? []
+        var secrets: [SecretDeclaration] = []
+        for item in map.optional("secrets")?.sequence("secrets") ?? [] {
+            if let secret = readSecret(item, inputs: inputs.map(\.name), earlier: secrets) { secrets.append(secret) }
+        }
         // Templates see the step's inputs and its generated secrets, nothing else.
-        let templateNames = inputs.map(\.name) + secrets.map(\.name)
+        let templateNames = inputs.map(\.name) + secrets.flatMap(\.variables)
         let files =
             map.optional("files")?.sequence("files")?.compactMap {
                 readFile($0, step: id, inputs: templateNames)
@@ -269,7 +275,7 @@ struct StackLoader {
             id: id, description: description, scope: scope,
             roles: roles, after: after, onNodeOnly: onNodeOnly, inputs: inputs, files: files, check: check,
             apply: apply ?? placeholder, remove: remove, removeOn: removeOn, outputs: outputs, secrets: secrets,
-            ephemeral: ephemeral, location: map.location, forEach: forEach)
+            ephemeral: ephemeral, location: map.location, forEach: forEach, when: when)
     }
 
     private func readInputs(_ node: YAMLNode, stack: String) -> [Input] {
@@ -379,7 +385,11 @@ struct StackLoader {
             location: destinationNode.location)
     }
 
-    private func readSecret(_ node: YAMLNode) -> SecretDeclaration? {
+    static let secretKinds = ["password", "certificate-authority", "certificate"]
+
+    /// One `secrets:` item; `inputs` are the step's input names (a certificate's names and addresses come from
+    /// them), `earlier` the secrets declared before it (a certificate's authority is one of them).
+    private func readSecret(_ node: YAMLNode, inputs: [String], earlier: [SecretDeclaration]) -> SecretDeclaration? {
         guard let map = node.mapping("secrets item") else { return nil }
         defer { map.finish() }
         let nameNode = map.required("name", expected: "the secret's variable name")
@@ -387,17 +397,78 @@ struct StackLoader {
         if let name, !isEnvironmentName(name) {
             nameNode?.report("secret name '\(name)' is not valid; expected an upper-case variable name")
         }
-        let length = map.optional("length")?.integer("length", in: 8...4096, meaning: "a length from 8 to 4096") ?? 32
-        var alphabet = Self.alphabets["alphanumeric"]!
-        if let alphabetNode = map.optional("alphabet"), let text = alphabetNode.string("alphabet") {
-            if let known = Self.alphabets[text] {
-                alphabet = known
+        var kindText = "password"
+        if let kindNode = map.optional("kind"), let text = kindNode.string("kind") {
+            if Self.secretKinds.contains(text) {
+                kindText = text
             } else {
-                alphabetNode.report("unknown alphabet '\(text)'; expected \(humanList(Self.alphabets.keys.sorted()))")
+                kindNode.report("unknown secret kind '\(text)'; expected \(humanList(Self.secretKinds))")
             }
         }
+        let kind: SecretDeclaration.Kind
+        switch kindText {
+        case "certificate-authority":
+            let commonName =
+                map.required("commonName", expected: "the authority's name, shown in the certificates it signs")?
+                .nonEmptyString("commonName") ?? ""
+            var file: String?
+            if let fileNode = map.optional("file"), let text = fileNode.nonEmptyString("file") {
+                file = text
+                if !OutputFile.isValidName(text) {
+                    fileNode.report(
+                        "authority file '\(text)' is not valid; expected a plain file name for islet's state folder, such as registry-ca.crt"
+                    )
+                }
+            }
+            kind = .certificateAuthority(commonName: commonName, file: file)
+        case "certificate":
+            let authorityNode = map.required(
+                "authority", expected: "the name of a certificate-authority secret of this step")
+            let authority = authorityNode?.nonEmptyString("authority") ?? ""
+            if let authorityNode, !authority.isEmpty,
+                !earlier.contains(where: {
+                    if case .certificateAuthority = $0.kind { return $0.name == authority } else { return false }
+                })
+            {
+                authorityNode.report(
+                    "certificate authority '\(authority)' is not declared; expected a secret of kind certificate-authority listed before this one in the step"
+                )
+            }
+            func names(_ field: String) -> [String] {
+                guard let listNode = map.optional(field), let items = listNode.sequence(field) else { return [] }
+                return items.compactMap { item in
+                    guard let text = item.nonEmptyString("\(field) item") else { return nil }
+                    if !inputs.contains(text) {
+                        item.report(
+                            "\(field) entry '\(text)' is not an input of the step; expected one of \(humanList(inputs))"
+                        )
+                    }
+                    return text
+                }
+            }
+            let dnsNames = names("dnsNames")
+            let ipAddresses = names("ipAddresses")
+            if dnsNames.isEmpty && ipAddresses.isEmpty {
+                map.owner.report(
+                    "certificate '\(name ?? "")' names no host; expected dnsNames or ipAddresses (step inputs)")
+            }
+            kind = .certificate(authority: authority, dnsNames: dnsNames, ipAddresses: ipAddresses)
+        default:
+            let length =
+                map.optional("length")?.integer("length", in: 8...4096, meaning: "a length from 8 to 4096") ?? 32
+            var alphabet = Self.alphabets["alphanumeric"]!
+            if let alphabetNode = map.optional("alphabet"), let text = alphabetNode.string("alphabet") {
+                if let known = Self.alphabets[text] {
+                    alphabet = known
+                } else {
+                    alphabetNode.report(
+                        "unknown alphabet '\(text)'; expected \(humanList(Self.alphabets.keys.sorted()))")
+                }
+            }
+            kind = .password(length: length, alphabet: alphabet)
+        }
         guard let name else { return nil }
-        return SecretDeclaration(name: name, length: length, alphabet: alphabet)
+        return SecretDeclaration(name: name, kind: kind)
     }
 
     /// A value is a script file when it is one word that ends in `.sh`, starts with `scripts/`, or names a file in
@@ -571,6 +642,7 @@ final class StackReferences {
         var roles: [Named] = []
         var after: [Named] = []
         var forEach: Named?
+        var when: Named?
     }
 
     var requires: [String: [Named]] = [:]

@@ -19,7 +19,7 @@ import Testing
             lock.withLock { files.append(sha256) }
             return try bundle.localFile(sha256: sha256)
         }
-        func pushImage(reference: String, to registry: String) throws -> String {
+        func pushImage(reference: String, to registry: StoreEndpoint) throws -> String {
             try bundle.pushImage(reference: reference, to: registry)
         }
     }

@@ -20,7 +20,7 @@ import Testing
             lock.withLock { taken.append(sha256) }
             return try folder.localFile(sha256: sha256)
         }
-        func pushImage(reference: String, to registry: String) throws -> String {
+        func pushImage(reference: String, to registry: StoreEndpoint) throws -> String {
             try folder.pushImage(reference: reference, to: registry)
         }
     }

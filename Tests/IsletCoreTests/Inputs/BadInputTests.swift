@@ -454,7 +454,7 @@ let brokenStacks: [String: [String]] = [
     ],
     "unknown-step-key": [
         #"stacks-broken/unknown-step-key/base/stack.yaml:16:5: missing required field 'apply' in 'steps item'; expected a POSIX sh script or a script file in the stack folder"#,
-        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, afterOnNode, ephemeral, forEach, inputs, secrets, files, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
+        #"stacks-broken/unknown-step-key/base/stack.yaml:20:5: unknown key 'aply' in 'steps item'; expected one of name, description, scope, roles, after, afterOnNode, ephemeral, forEach, when, inputs, secrets, files, check, apply, remove, removeOn, outputs (did you mean 'apply'?)"#,
     ],
     "unknown-step-role": [
         #"stacks-broken/unknown-step-role/base/stack.yaml:22:13: step 'base/registry' runs on role 'registy' that no stack declares; expected one of control-plane, git, registry or worker (did you mean 'registry'?)"#

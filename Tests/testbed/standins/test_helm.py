@@ -268,7 +268,18 @@ class Helm(unittest.TestCase):
     def test_6_image_updater_chart_and_resources(self):
         self.helm_ok("upgrade", "--install", "argocd-image-updater", "/root/argocd-image-updater-1.2.4.tgz", "-n",
                      "argocd", "--set", "config.git\\.user=islet", "--set", "config.git\\.email=islet@islet.internal",
-                     "--set", "tolerations[0].operator=Exists", "--wait", "--timeout", "60s")
+                     "--set", "tolerations[0].operator=Exists",
+                     "--set", "volumes[0].name=extra-ca", "--set", "volumes[0].configMap.name=extra-ca",
+                     "--set", "volumes[0].configMap.optional=true",
+                     "--set", "volumeMounts[0].name=extra-ca", "--set", "volumeMounts[0].mountPath=/etc/ssl/certs/x.crt",
+                     "--set", "volumeMounts[0].subPath=ca.crt", "--wait", "--timeout", "60s")
+        # volumes and volumeMounts from the values are appended to the chart's own
+        deployment = json.loads(self.kubectl("-n", "argocd", "get", "deployment",
+                                             "argocd-image-updater-controller", "-o", "json").stdout)
+        pod = deployment["spec"]["template"]["spec"]
+        self.assertEqual([v["name"] for v in pod["volumes"]], ["image-updater-conf", "ssh-config", "extra-ca"])
+        self.assertEqual(pod["containers"][0]["volumeMounts"][-1],
+                         {"name": "extra-ca", "mountPath": "/etc/ssl/certs/x.crt", "subPath": "ca.crt"})
         config = json.loads(self.kubectl("-n", "argocd", "get", "configmap", "argocd-image-updater-config", "-o",
                                          "json").stdout)
         self.assertEqual(config["data"]["git.user"], "islet")

@@ -1,6 +1,7 @@
 #!/bin/sh
 # containerd's registry host files (hosts.toml, docs/hosts.md of containerd), written whole:
-# - the internal registry itself, plain HTTP on the closed LAN;
+# - the internal registry itself: HTTPS trusting only islet's registry authority (its certificate in
+#   /etc/islet/containerd/registry-ca.crt), or plain HTTP when that file is empty (registry.tls false);
 # - each mirrored upstream (one per line of /etc/islet/containerd/mirrored-registries), resolved through the
 #   internal registry, where an image keeps its upstream host as the first path element
 #   (REGISTRY/registry.k8s.io/pause), hence override_path. The upstream server line stays for what
@@ -18,14 +19,20 @@ server_of() {
   esac
 }
 
+# The path containerd reads, as the node sees it.
+ca=/etc/islet/containerd/registry-ca.crt
+if [ -s "$ISLET_ROOT$ca" ]; then scheme=https; else scheme=http; fi
+
 # The wanted hosts.toml of host $1, on stdout.
 render() {
   if [ "$1" = "$internal" ]; then
-    printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve", "push"]\n' "$internal" "$internal"
+    printf 'server = "%s://%s"\n\n[host."%s://%s"]\n  capabilities = ["pull", "resolve", "push"]\n' \
+      "$scheme" "$internal" "$scheme" "$internal"
   else
-    printf 'server = "%s"\n\n[host."http://%s/v2/%s"]\n  capabilities = ["pull", "resolve"]\n  override_path = true\n' \
-      "$(server_of "$1")" "$internal" "$1"
+    printf 'server = "%s"\n\n[host."%s://%s/v2/%s"]\n  capabilities = ["pull", "resolve"]\n  override_path = true\n' \
+      "$(server_of "$1")" "$scheme" "$internal" "$1"
   fi
+  if [ "$scheme" = https ]; then printf '  ca = "%s"\n' "$ca"; fi
 }
 
 wanted() { echo "$internal"; grep -v '^[[:space:]]*$' "$list"; }

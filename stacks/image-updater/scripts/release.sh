@@ -1,13 +1,22 @@
 #!/bin/sh
 # release.sh check|apply: the argocd-image-updater release.
-# check: deployed at the pinned chart version, its Deployment rolled out, and its configuration holds the
-#        internal registry. apply: helm upgrade --install with the values islet wrote, then restart the
+# check: deployed at the pinned chart version, its Deployment rolled out, its configuration holds the
+#        internal registry, and (registry.tls) the ConfigMap of the registry's authority holds islet's. apply: helm upgrade --install with the values islet wrote, then restart the
 #        controller, which reads registries.conf only at start.
 set -eu
 kubeconfig="$ISLET_ROOT/etc/kubernetes/admin.conf"
 values="$ISLET_ROOT/etc/kubernetes/islet/image-updater-values.yaml"
 helm() { /usr/local/bin/helm --kubeconfig "$kubeconfig" "$@"; }
 k() { kubectl --kubeconfig "$kubeconfig" -n argocd "$@"; }
+
+# With registry.tls, the registry's authority in a ConfigMap the controller mounts into its trust store.
+ca="$ISLET_ROOT/etc/kubernetes/islet/registry-ca.crt"
+ca_map="$ISLET_ROOT/etc/kubernetes/islet/registry-ca-configmap.yaml"
+ca_held() { [ "$(k get configmap islet-registry-ca -o jsonpath='{.data.ca\.crt}')" = "$(cat "$ca")" ]; }
+write_ca_map() {
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: islet-registry-ca\n  namespace: argocd\ndata:\n  ca.crt: |\n'
+  sed 's/^/    /' "$ca"
+}
 
 # The release's Deployments (the chart names its controller argocd-image-updater-controller).
 controllers() { k get deployments -o name | grep '^deployment.apps/argocd-image-updater'; }
@@ -23,8 +32,15 @@ if [ "$1" = check ]; then
   printf '%s' "$status" | grep -Eq '"status": *"deployed"' || exit 1
   printf '%s' "$status" | grep -Eq "\"version\": *\"$CHART_VERSION\"" || exit 1
   rolled_out 5s || exit 1
-  k get configmap argocd-image-updater-config -o jsonpath='{.data.registries\.conf}' | grep -qF "$REGISTRY_HOST:$REGISTRY_PORT"
+  k get configmap argocd-image-updater-config -o jsonpath='{.data.registries\.conf}' | grep -qF "$REGISTRY_HOST:$REGISTRY_PORT" || exit 1
+  if [ -s "$ca" ]; then ca_held; fi
   exit
+fi
+if [ -s "$ca" ]; then
+  write_ca_map > "$ca_map"
+  k apply -f "$ca_map"
+else
+  k delete configmap islet-registry-ca --ignore-not-found
 fi
 helm upgrade --install argocd-image-updater "$ISLET_ROOT$CHART" -n argocd -f "$values" --wait --timeout 10m
 for deployment in $(controllers); do k rollout restart "$deployment"; done

@@ -1,20 +1,38 @@
 #!/bin/sh
-# Creates the data folder, (re)starts the registry so its written configuration takes effect, and waits for
-# GET /v2/ to answer: the other nodes fetch from it right after this step.
+# check: the registry runs and answers GET /v2/ (over HTTPS with registry.tls, trusting only islet's authority).
+# apply: creates the data folder, (re)starts the registry so its written configuration takes effect, and waits
+# for GET /v2/ to answer: the other nodes fetch from it right after this step.
 set -eu
-mkdir -p "$ISLET_ROOT$DATA_DIR"
-systemctl daemon-reload
-systemctl enable islet-registry
-systemctl restart islet-registry
-i=0
-until curl -fsS -o /dev/null --max-time 2 "http://$ADDRESS:$PORT/v2/"; do
-  i=$((i + 1))
-  if [ "$i" -ge 60 ]; then
-    echo "the registry did not answer on http://$ADDRESS:$PORT/v2/ within 30 s"
-    systemctl status islet-registry || true
-    exit 1
+# With TLS, the host name the certificate names (every node's /etc/hosts resolves it), trusting only islet's
+# authority; without, the node's address.
+answers() {
+  if [ "$TLS" = true ]; then
+    curl -fsS -o /dev/null --max-time "$1" --cacert "$ISLET_ROOT/etc/distribution/tls/ca.crt" "https://$HOST:$PORT/v2/"
+  else
+    curl -fsS -o /dev/null --max-time "$1" "http://$ADDRESS:$PORT/v2/"
   fi
-  sleep 0.5
-done
+}
+
+case "$1" in
+  check)
+    systemctl is-active --quiet islet-registry && answers 5
+    ;;
+  apply)
+    mkdir -p "$ISLET_ROOT$DATA_DIR"
+    systemctl daemon-reload
+    systemctl enable islet-registry
+    systemctl restart islet-registry
+    i=0
+    until answers 2; do
+      i=$((i + 1))
+      if [ "$i" -ge 60 ]; then
+        echo "the registry did not answer GET /v2/ within 30 s"
+        systemctl status islet-registry || true
+        exit 1
+      fi
+      sleep 0.5
+    done
+    ;;
+esac
 # Where teams push their images (every node resolves the name through /etc/hosts).
 echo "PUSH=$HOST:$PORT" >> "$ISLET_OUTPUT"

@@ -70,6 +70,8 @@ STANDIN_DSL = """islet-standin/objects.yaml: YAML documents, the chart's objects
 - a mapping with $merge: PIPELINE (a map of the values), optional $omit: [keys], $toString: true and
   $each: FUNCTION merges that map's entries into the mapping (as strings, the empty ones left out, with
   $toString; each passed through FUNCTION with $each), before the mapping's own entries;
+- in a sequence, an item {$splice: PIPELINE} stands for the items of that list of the values (as a
+  template's `{{- with .Values.volumes }}{{ toYaml . | nindent N }}` appends them);
 - a document {$include: PATH, $if: ..., $patch: MAPPING} stands for the plain YAML documents of PATH in the
   chart, each deep-merged with the rendered $patch."""
 
@@ -591,7 +593,22 @@ class Renderer:
         if isinstance(node, str):
             return self.string(node)
         if isinstance(node, list):
-            return [v for v in (self.value(item) for item in node) if v is not self._SKIP]
+            out = []
+            for item in node:
+                if isinstance(item, dict) and "$splice" in item:
+                    if set(item) != {"$splice"}:
+                        self.fail(f"unexpected keys {sorted(set(item) - {'$splice'})} next to $splice")
+                    spliced = self.pipeline(item["$splice"])
+                    if spliced is None:
+                        continue
+                    if not isinstance(spliced, list):
+                        self.fail(f"$splice {item['$splice']!r} is not a list")
+                    out.extend(copy.deepcopy(spliced))  # values, as toYaml would write them: not rendered again
+                    continue
+                rendered = self.value(item)
+                if rendered is not self._SKIP:
+                    out.append(rendered)
+            return out
         if not isinstance(node, dict):
             return node
         if "$if" in node and "$value" in node:
