@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // The engine: inventory, stacks, plan, apply, state. Knows no component by name.
@@ -28,6 +29,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
 
@@ -61,7 +63,10 @@ let package = Package(
         ),
 
         // Tests
-        .testTarget(name: "IsletCoreTests", dependencies: ["IsletCore"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "IsletCoreTests",
+            dependencies: ["IsletCore", .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")],
+            exclude: ["Fixtures"]),
         .target(
             name: "IsletTestSupport",
             dependencies: ["IsletCore", .product(name: "Crypto", package: "swift-crypto")],

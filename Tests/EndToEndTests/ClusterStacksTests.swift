@@ -265,16 +265,48 @@ struct ClusterStacksTests {
     }
 
     /// Three control planes behind the endpoint: only the first runs init; the others join as control planes
-    /// with a certificate key; one removed leaves etcd too.
+    /// with a certificate key; one removed leaves etcd too. The registry asks for credentials here
+    /// (registry.auth), so every image the cluster pulls and every artifact a node fetches proves them.
     @Test(.freshTestbed(nodes: 5)) func threeControlPlanesAndOneLeaves() throws {
         let nodes: [String: [String]] = [
             "node1": ["registry", "git"], "node2": ["control-plane"], "node3": ["control-plane"],
             "node4": ["control-plane"], "node5": ["worker"],
         ]
-        let dir = try site(nodes, count: 5)
+        let auth = "settings:\n  registry: {auth: true}\n"
+        let dir = try site(nodes, settings: auth, count: 5)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let applied = try islet(["apply", "--yes"], in: dir)
         #expect(applied.status == 0, "\(applied.output)")
+
+        // The registry refuses a client without the user islet made, and serves one with it.
+        let registry = "https://\(Testbed.address(1)):5000/v2/"
+        let authority = dir + "/.islet/registry-ca.crt"
+        let anonymous = try runProgram([
+            "/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", authority, registry,
+        ])
+        #expect(anonymous.output == "401", "\(anonymous.output)")
+        let shown = try IsletProcess.run(
+            [
+                "output", "node1/registry/credentials.PASSWORD", "-i", "inventory.yaml", "--stacks",
+                Testbed.root + "/stacks",
+                "--show-secrets",
+            ], in: dir)
+        let password = try #require(
+            shown.stdout.components(separatedBy: " = ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(password.count == 32, "\(shown.stdout)")
+        let config = dir + "/curl-user"
+        try "user = \"islet:\(password)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let known = try runProgram([
+            "/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", authority, "-K", config,
+            registry,
+        ])
+        #expect(known.output == "200", "\(known.output)")
+        // Every node's containerd gives that user; its config, holding the password, is private.
+        let containerdConfig = try Testbed.exec(
+            5, "stat -c %a /etc/containerd/config.toml; cat /etc/containerd/config.toml")
+        #expect(containerdConfig.hasPrefix("600\n"), "\(containerdConfig)")
+        #expect(containerdConfig.contains("registry.configs.'registry.islet.internal:5000'.auth]"))
+        #expect(!applied.output.contains(password))
         #expect(kubeadm("init").map(\.node) == ["node2"])
         #expect(kubeadm("join").filter { $0.exit == 0 }.map(\.node).sorted() == ["node3", "node4", "node5"])
         for node in 3...4 {
@@ -287,7 +319,7 @@ struct ClusterStacksTests {
 
         var fewer = nodes
         fewer["node4"] = nil
-        try write(fewer, in: dir)
+        try write(fewer, settings: auth, in: dir)
         let removed = try islet(["apply", "--yes"], in: dir)
         #expect(removed.status == 0, "\(removed.output)")
         let list = try Testbed.exec(2, members)

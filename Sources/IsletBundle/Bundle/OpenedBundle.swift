@@ -80,8 +80,14 @@ public final class OpenedBundle: ArtifactSource, @unchecked Sendable {
             registry = store.authority
             plainHTTPHosts = []
         }
+        var credentials = RegistryCredentials.none
+        if let user = store.credentials {
+            credentials = RegistryCredentials(
+                host: registry, basic: .init(username: user.username, password: user.password))
+        }
         let client = RegistryClient(
-            http: HTTPClient(options: options), options: RegistryOptions(plainHTTPHosts: plainHTTPHosts))
+            http: HTTPClient(options: options),
+            options: RegistryOptions(credentials: credentials, plainHTTPHosts: plainHTTPHosts))
         let report = try client.push(upstream, from: try layout(), to: try upstream.internalReference(at: registry))
         return "\(reference) → \(report.target): \(report.blobsSent) blob(s) sent (\(report.bytesSent) bytes), "
             + "\(report.blobsSkipped) already there"

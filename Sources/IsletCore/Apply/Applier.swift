@@ -88,7 +88,9 @@ public struct Applier: Sendable {
             delivery: ArtifactDelivery(
                 source: artifacts, graph: workspace.graph, connections: connections,
                 wanted: ArtifactDelivery.wanted(by: plan, graph: workspace.graph),
-                storeAuthority: { [ledger] in await ledger.storeAuthority(of: workspace.graph) },
+                secretVariable: { [ledger] step, secret, variable in
+                    await ledger.secretVariable(step, secret, variable)
+                },
                 note: { text in logger.info("\(text)") }))
         var results: [(PlannedChange, StepOutcome)] = []
         let removals = removalJobs(plan.changes.filter { $0.action == .remove })

@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 
 /// The state and secrets of one apply, written right after each step succeeds, so a crash loses nothing.
 actor Ledger {
@@ -88,6 +89,12 @@ actor Ledger {
                 }
             }
             if let existing { return existing }
+        case .bcrypt(let of):
+            let password = secrets[SecretStore.generatedKey(step, of)] ?? ""
+            if let existing, Bcrypt.verify(password, hash: existing) { return existing }
+            // Cost 5, as `htpasswd -B` makes by default: the registry checks the hash on every request, and a
+            // random 32-character password needs no slow hash to resist guessing.
+            value = Bcrypt.hash(password, cost: 5)
         case .certificate(let authorityName, _, _):
             let authority = secrets[SecretStore.generatedKey(step, authorityName)] ?? ""
             let hosts = hosts ?? CertificateHosts(dnsNames: [], ipAddresses: [])
@@ -106,12 +113,10 @@ actor Ledger {
         return value
     }
 
-    /// The certificate of the artifact store's authority, when the store speaks HTTPS and it has been made.
-    func storeAuthority(of graph: DesiredGraph) -> String? {
-        guard let authority = graph.artifactStoreNode?.authority,
-            let stored = secrets[SecretStore.generatedKey(authority.step, authority.secret.name)]
-        else { return nil }
-        return CertificateSecrets.variable(authority.secret.variables[0], of: authority.secret, stored: stored)
+    /// One variable of a generated secret, once it has been made.
+    func secretVariable(_ step: StepID, _ secret: SecretDeclaration, _ variable: String) -> String? {
+        guard let stored = secrets[SecretStore.generatedKey(step, secret.name)] else { return nil }
+        return StepResolver.variable(variable, of: secret, stored: stored)
     }
 
     /// The outputs a step's inputs read, as known now: only its producers', so that no copy of the whole

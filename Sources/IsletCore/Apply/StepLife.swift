@@ -211,12 +211,11 @@ struct StepLife: Sendable {
             switch artifact.route {
             case .inPlace: command = "__artifact '' \(artifact.sha256)"
             case .staged(let path): command = "__artifact \(ShellQuoting.quote(path)) \(artifact.sha256)"
-            case .store(let url, nil): command = "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256)"
-            case .store(let url, let authority?):
-                // The store speaks HTTPS with islet's certificate: curl trusts exactly that authority.
+            case .store(let access):
+                // curl trusts exactly the store's authority and gives its user, from a private config file.
                 command =
-                    "{ [ -f \"$__t/store-ca.pem\" ] || printf '%s' \(ShellQuoting.quote(authority)) > \"$__t/store-ca.pem\"; } && "
-                    + "__fetch \(ShellQuoting.quote(url)) \(artifact.sha256) \"$__t/store-ca.pem\""
+                    "{ [ -f \"$__t/store.curl\" ] || ( \(access.curlSetup(in: "\"$__t\"")) ); } && "
+                    + "__fetch \(ShellQuoting.quote(access.url)) \(artifact.sha256) \"$__t/store.curl\""
             }
             let extract = artifact.extract.map { " && __extract \(artifact.sha256) \(ShellQuoting.quote($0))" } ?? ""
             script.append(

@@ -14,8 +14,38 @@ actor ArtifactDelivery {
         case inPlace
         /// Uploaded to this staging path on the node.
         case staged(String)
-        /// Fetched from the store at this base URL (`http://HOST:PORT`, or `https://` trusting `authority`, PEM).
-        case store(url: String, authority: String?)
+        /// Fetched from the store.
+        case store(StoreAccess)
+    }
+
+    /// How a node reaches the store: its base URL (`http://HOST:PORT` or `https://`), the authority to trust
+    /// (PEM), the user to be.
+    struct StoreAccess: Sendable, Equatable {
+        var url: String
+        var authority: String?
+        var username: String?
+        var password: String?
+
+        /// Shell lines that write, into the folder `directory` (a shell expression), what curl needs: the authority
+        /// and a curl config (`curl -K`) naming it and the user, made private first, so that no password reaches a
+        /// process's argv. Afterwards `$k` is the config's path.
+        func curlSetup(in directory: String) -> String {
+            func quoted(_ text: String) -> String {
+                "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }
+            var lines = ["k=\(directory)/store.curl"]
+            var config = ["(umask 077 && {", ":"]
+            if let authority {
+                lines.append("printf '%s' \(ShellQuoting.quote(authority)) > \(directory)/store-ca.pem || exit 3")
+                config.append("printf 'cacert = \"%s\"\\n' \(directory)/store-ca.pem")
+            }
+            if let username, let password {
+                config.append("printf '%s\\n' \(ShellQuoting.quote("user = " + quoted(username + ":" + password)))")
+            }
+            config.append("} > \"$k\") || exit 3")
+            return (lines + config).joined(separator: "\n")
+        }
     }
 
     /// The registry repository file artifacts are pushed to: blobs are addressed by digest, the name only
@@ -40,17 +70,17 @@ actor ArtifactDelivery {
     private(set) var traffic = ArtifactTraffic()
     /// Told one line per transfer, for the run log.
     private let note: @Sendable (String) -> Void
-    /// The certificate (PEM) of the authority the store's HTTPS certificate comes from, once islet has made
-    /// it (the store's own steps make it before the store answers).
-    private let storeAuthority: @Sendable () async -> String?
+    /// A generated secret's variable (`STEP`, secret, variable), once islet has made it: the store's authority
+    /// and password come from its own steps, which run before it answers.
+    private let secretVariable: @Sendable (StepID, SecretDeclaration, String) async -> String?
 
     init(
         source: (any ArtifactSource)?, graph: DesiredGraph, connections: Connections, wanted: [String: Set<String>],
-        storeAuthority: @escaping @Sendable () async -> String? = { nil },
+        secretVariable: @escaping @Sendable (StepID, SecretDeclaration, String) async -> String? = { _, _, _ in nil },
         note: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.note = note
-        self.storeAuthority = storeAuthority
+        self.secretVariable = secretVariable
         self.source = source
         self.graph = graph
         self.connections = connections
@@ -92,7 +122,7 @@ actor ArtifactDelivery {
                 if store.node.name == node {
                     routes[file.sha256] = .inPlace
                 } else {
-                    routes[file.sha256] = .store(url: store.url, authority: try await authority(of: store))
+                    routes[file.sha256] = .store(try await access(to: store))
                     traffic.storeFetches += 1
                 }
             } else {
@@ -112,24 +142,32 @@ actor ArtifactDelivery {
         for reference in references { try await push(reference, store: store) }
     }
 
-    /// The store's authority certificate when it speaks HTTPS; nil for plain HTTP.
-    private func authority(of store: DesiredGraph.ArtifactStoreNode) async throws -> String? {
-        guard let declared = store.authority else { return nil }
-        guard let certificate = await storeAuthority(), !certificate.isEmpty else {
-            throw ArtifactDeliveryError.store(
-                node: store.node.name,
-                reason:
-                    "its certificate authority \(declared.step).\(declared.secret.name) is not made yet; expected its step to run before the store answers"
-            )
+    /// The store's URL, authority (when it speaks HTTPS) and user (when it asks for one).
+    private func access(to store: DesiredGraph.ArtifactStoreNode) async throws -> StoreAccess {
+        func made(_ step: StepID, _ secret: SecretDeclaration) async throws -> String {
+            guard let value = await secretVariable(step, secret, secret.variables[0]), !value.isEmpty else {
+                throw ArtifactDeliveryError.store(
+                    node: store.node.name,
+                    reason:
+                        "its secret \(step).\(secret.name) is not made yet; expected its step to run before the store answers"
+                )
+            }
+            return value
         }
-        return certificate
+        var access = StoreAccess(url: store.url)
+        if let authority = store.authority { access.authority = try await made(authority.step, authority.secret) }
+        if let credentials = store.credentials {
+            access.username = credentials.username
+            access.password = try await made(credentials.password.step, credentials.password.secret)
+        }
+        return access
     }
 
     private func push(_ reference: String, store: DesiredGraph.ArtifactStoreNode) async throws {
         if let running = pushed[reference] { return try await running.value }
         let source = self.source
         let connections = self.connections
-        let authority = try await authority(of: store)
+        let access = try await access(to: store)
         let task = Task { () throws in
             guard let source else {
                 throw ArtifactDeliveryError.noBundle(label: "image \(reference)", node: store.node.name)
@@ -143,9 +181,12 @@ actor ArtifactDelivery {
             defer { Task { await forward.close() } }
             do {
                 let host = store.host.contains(":") ? "[\(store.host)]" : store.host
-                let endpoint = StoreEndpoint(
-                    authority: "\(host):\(store.port)", connectAddress: forward.address, certificateAuthority: authority
-                )
+                var endpoint = StoreEndpoint(
+                    authority: "\(host):\(store.port)", connectAddress: forward.address,
+                    certificateAuthority: access.authority)
+                if let username = access.username, let password = access.password {
+                    endpoint.credentials = (username, password)
+                }
                 let line = try source.pushImage(reference: reference, to: endpoint)
                 self.note("image pushed to the store on \(store.node.name): \(line)")
             } catch {
@@ -208,8 +249,7 @@ actor ArtifactDelivery {
             let staged = held.contains(file.sha256) ? "" : try await upload(file, to: store.node.name, session: session)
             let printed = OutputCollector()
             let script = Self.publishScript(
-                root: session.filesystemRoot, staged: staged, sha256: file.sha256, url: store.url,
-                authority: try await authority(of: store))
+                root: session.filesystemRoot, staged: staged, sha256: file.sha256, access: try await access(to: store))
             let status = try await session.run(script: script) { chunk in printed.append(chunk.bytes) }
             guard status.code == 0 else {
                 let said = printed.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -244,17 +284,15 @@ actor ArtifactDelivery {
 
     /// On the store node: put the staged file at its path by digest (sha256 checked), then push it into the
     /// store's registry unless the registry has it (blob upload: POST, then PUT of the file by digest).
-    static func publishScript(root: String, staged: String, sha256 h: String, url: String, authority: String?)
-        -> String
-    {
+    static func publishScript(root: String, staged: String, sha256 h: String, access: StoreAccess) -> String {
         """
         set -u
-        ISLET_ROOT=\(ShellQuoting.quote(root)); s=\(ShellQuoting.quote(staged)); u=\(ShellQuoting.quote(url))
+        ISLET_ROOT=\(ShellQuoting.quote(root)); s=\(ShellQuoting.quote(staged)); u=\(ShellQuoting.quote(access.url))
         a="$ISLET_ROOT"\(ShellQuoting.quote(ArtifactNeeds.nodeDirectory)); f="$a/\(h)"
-        # An HTTPS store: every curl trusts exactly islet's authority for it.
-        c=\(ShellQuoting.quote(authority ?? ""))
-        k=; if [ -n "$c" ]; then k="$a/../store-ca.pem"; mkdir -p "$a" && printf '%s' "$c" > "$k" || exit 3; fi
-        curl() { command curl ${k:+--cacert "$k"} "$@"; }
+        # Every curl trusts exactly islet's authority for the store and gives its user, from a private config.
+        mkdir -p "$a" || exit 3
+        \(access.curlSetup(in: "\"$a/..\""))
+        curl() { command curl -K "$k" "$@"; }
         if [ ! -f "$f" ]; then
           [ -n "$s" ] && mkdir -p "$a" && install -m 0644 "$s" "$a/.\(h).new" || { echo "cannot place the file"; exit 3; }
           x=$(sha256sum < "$a/.\(h).new"); x=${x%% *}

@@ -20,6 +20,14 @@ public struct StoreEndpoint: Sendable, Equatable {
     public var connectAddress: String
     /// The PEM certificate of the authority to trust for HTTPS; nil: plain HTTP to `connectAddress`.
     public var certificateAuthority: String?
+    /// The user the store asks for; nil: none.
+    public var credentials: (username: String, password: String)? = nil
+
+    public static func == (a: StoreEndpoint, b: StoreEndpoint) -> Bool {
+        a.authority == b.authority && a.connectAddress == b.connectAddress
+            && a.certificateAuthority == b.certificateAuthority && a.credentials?.username == b.credentials?.username
+            && a.credentials?.password == b.credentials?.password
+    }
 
     public init(authority: String, connectAddress: String, certificateAuthority: String?) {
         self.authority = authority

@@ -167,6 +167,8 @@ public struct DesiredGraph: Sendable {
         public var port: Int
         /// The certificate-authority secret the store's HTTPS certificate comes from; nil: plain HTTP.
         public var authority: (step: StepID, secret: SecretDeclaration)?
+        /// The user and the password secret the store asks for; nil: it asks for none.
+        public var credentials: (username: String, password: (step: StepID, secret: SecretDeclaration))?
     }
 
     /// Where the declared artifact store runs: the node of the store step's first instance, at the port
@@ -190,8 +192,22 @@ public struct DesiredGraph: Sendable {
             else { return nil }
             return (authority.step, secret)
         }
+        var credentials: (username: String, password: (step: StepID, secret: SecretDeclaration))?
+        if let declared = store.credentials, !catalog.isDormant(declared.password.step),
+            let secret = catalog.step(declared.password.step)?.secrets.first(where: {
+                $0.name == declared.password.secret
+            })
+        {
+            let username: String
+            switch declared.username {
+            case .setting(let key): username = inventory.settings[key]?.environmentText ?? ""
+            case .literal(let value): username = value.environmentText
+            default: username = ""
+            }
+            credentials = (username, (declared.password.step, secret))
+        }
         return ArtifactStoreNode(
             node: node, url: "\(authority == nil ? "http" : "https")://\(host):\(port)", host: node.address,
-            port: port, authority: authority)
+            port: port, authority: authority, credentials: credentials)
     }
 }

@@ -63,7 +63,7 @@ struct NodeScript {
             }
             __fetch() {
               [ -f "$__a/$2" ] && return 0
-              mkdir -p "$__a" && curl -fsS --retry 3 ${3:+--cacert "$3"} -o "$__a/.$2.new" "$1/v2/\(ArtifactDelivery.storeRepository)/blobs/sha256:$2" \\
+              mkdir -p "$__a" && curl -fsS --retry 3 ${3:+-K "$3"} -o "$__a/.$2.new" "$1/v2/\(ArtifactDelivery.storeRepository)/blobs/sha256:$2" \\
                 && chmod 0644 "$__a/.$2.new" && __verified "$2" || { rm -f "$__a/.$2.new"; return 1; }
             }
             __extract() {

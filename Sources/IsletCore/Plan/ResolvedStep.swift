@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HummingbirdBcrypt
 
 /// A step made concrete for one node: its inputs' values, its rendered files and its fingerprint.
 public struct ResolvedStep: Sendable {
@@ -156,6 +157,11 @@ public struct StepResolver: Sendable {
                     stored = nil
                 }
             }
+            if case .bcrypt(let of) = secret.kind, let current = stored,
+                !Bcrypt.verify(outputs.generatedSecret(step.id, of) ?? "", hash: current)
+            {
+                stored = nil  // the password it hashes is new: so is the hash, at apply
+            }
             for variable in secret.variables {
                 guard let stored else {
                     pending.append(variable)
@@ -195,8 +201,11 @@ public struct StepResolver: Sendable {
 
     /// The value of one variable of a generated secret, from what the secrets file stores.
     static func variable(_ variable: String, of secret: SecretDeclaration, stored: String) -> String {
-        if case .password = secret.kind { return stored }
-        return CertificateSecrets.variable(variable, of: secret, stored: stored)
+        switch secret.kind {
+        case .password, .bcrypt: return stored
+        case .certificateAuthority, .certificate:
+            return CertificateSecrets.variable(variable, of: secret, stored: stored)
+        }
     }
 
     /// The strings the named inputs hold: a list input gives each of its strings.

@@ -28,7 +28,8 @@ extension StackLoader {
         return artifacts
     }
 
-    /// `artifactStore: {step: STEP, port: settings.KEY | {value: PORT}, authority: STEP.SECRET}`.
+    /// `artifactStore: {step: STEP, port: settings.KEY | {value: PORT}, authority: STEP.SECRET,
+    /// credentials: {username: settings.KEY | {value: NAME}, password: STEP.SECRET}}`.
     func readArtifactStore(_ node: YAMLNode, stack: String) -> ArtifactStore? {
         guard let map = node.mapping("artifactStore") else { return nil }
         defer { map.finish() }
@@ -53,19 +54,46 @@ extension StackLoader {
                 }
             }
         }
-        var authority: (step: StepID, secret: String)?
-        if let authorityNode = map.optional("authority"), let text = authorityNode.nonEmptyString("authority") {
+        // STEP.SECRET: a generated secret of a step.
+        func secretReference(_ node: YAMLNode, field: String, expected: String) -> (step: StepID, secret: String)? {
+            guard let text = node.nonEmptyString(field) else { return nil }
             if let dot = text.lastIndex(of: "."), let owner = StepID(String(text[..<dot]), defaultStack: stack),
                 text.index(after: dot) < text.endIndex
             {
-                authority = (owner, String(text[text.index(after: dot)...]))
-            } else {
-                authorityNode.report(
-                    "'authority' is '\(text)'; expected STEP.SECRET, a certificate-authority secret of a step")
+                return (owner, String(text[text.index(after: dot)...]))
             }
+            node.report("'\(field)' is '\(text)'; expected STEP.SECRET, \(expected)")
+            return nil
+        }
+        let authority = map.optional("authority").flatMap {
+            secretReference($0, field: "authority", expected: "a certificate-authority secret of a step")
+        }
+        var credentials: (username: Reference, password: (step: StepID, secret: String))?
+        if let credentialsNode = map.optional("credentials"), let fields = credentialsNode.mapping("credentials") {
+            let username = fields.required("username", expected: "settings.KEY or {value: NAME}").flatMap {
+                userNode -> Reference? in
+                if case .mapping = userNode.node, let literal = userNode.mapping("username") {
+                    defer { literal.finish() }
+                    return literal.required("value", expected: "a user name")?.nonEmptyString("value").map {
+                        .literal(.string($0))
+                    }
+                }
+                guard let text = userNode.nonEmptyString("username") else { return nil }
+                guard text.hasPrefix("settings."), text.count > "settings.".count else {
+                    userNode.report("'username' is '\(text)'; expected settings.KEY or {value: NAME}")
+                    return nil
+                }
+                return .setting(String(text.dropFirst("settings.".count)))
+            }
+            let password = fields.required("password", expected: "STEP.SECRET, a password secret of a step").flatMap {
+                secretReference($0, field: "password", expected: "a password secret of a step")
+            }
+            fields.finish()
+            if let username, let password { credentials = (username, password) }
         }
         guard let step, let port else { return nil }
-        return ArtifactStore(step: step, port: port, authority: authority, location: map.location)
+        return ArtifactStore(
+            step: step, port: port, authority: authority, credentials: credentials, location: map.location)
     }
 
     private func readArtifactName(_ map: YAMLMapping) -> String? {

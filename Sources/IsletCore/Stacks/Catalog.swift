@@ -266,6 +266,22 @@ public struct Catalog: Sendable {
                         "artifactStore authority '\(authority.step).\(authority.secret)' is not a secret of kind certificate-authority; expected STEP.SECRET naming one"
                     )
                 }
+                if let password = store.credentials?.password, references.canCheckSteps(of: password.step.stack),
+                    self.step(password.step)?.secrets.contains(where: {
+                        if case .password = $0.kind { return $0.name == password.secret } else { return false }
+                    }) != true
+                {
+                    sink.report(
+                        store.location,
+                        "artifactStore password '\(password.step).\(password.secret)' is not a secret of kind password; expected STEP.SECRET naming one"
+                    )
+                }
+                if case .setting(let key) = store.credentials?.username, settingsKnown, !visibleSettings.contains(key) {
+                    sink.report(
+                        store.location,
+                        "artifactStore username reads setting '\(key)' that stack '\(stack.name)' does not declare; expected a key under its 'settings:'"
+                    )
+                }
                 if case .setting(let key) = store.port, settingsKnown, !visibleSettings.contains(key) {
                     sink.report(
                         store.location,

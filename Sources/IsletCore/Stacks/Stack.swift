@@ -227,6 +227,9 @@ public struct SecretDeclaration: Sendable, Hashable {
         /// the named inputs hold: NAME_CERT and NAME_KEY (PEM). Issued anew when those values change, when the
         /// authority changes, or when it nears its end.
         case certificate(authority: String, dnsNames: [String], ipAddresses: [String])
+        /// The bcrypt hash of the step's password secret `of` (an htpasswd line's second half): the variable NAME.
+        /// Made once with its own salt; made anew only when the password changes.
+        case bcrypt(of: String)
     }
 
     public init(name: String, kind: Kind) {
@@ -237,7 +240,7 @@ public struct SecretDeclaration: Sendable, Hashable {
     /// The variables the secret gives the step's scripts and templates, and other steps' inputs.
     public var variables: [String] {
         switch kind {
-        case .password: return [name]
+        case .password, .bcrypt: return [name]
         case .certificateAuthority: return [name + "_CERT"]
         case .certificate: return [name + "_CERT", name + "_KEY"]
         }
@@ -246,7 +249,7 @@ public struct SecretDeclaration: Sendable, Hashable {
     /// Whether the variable's value must be masked: a certificate is public, its key and a password are not.
     public func isSecret(_ variable: String) -> Bool {
         switch kind {
-        case .password: return variable == name
+        case .password, .bcrypt: return variable == name
         case .certificateAuthority: return false
         case .certificate: return variable == name + "_KEY"
         }

@@ -385,7 +385,7 @@ struct StackLoader {
             location: destinationNode.location)
     }
 
-    static let secretKinds = ["password", "certificate-authority", "certificate"]
+    static let secretKinds = ["password", "bcrypt", "certificate-authority", "certificate"]
 
     /// One `secrets:` item; `inputs` are the step's input names (a certificate's names and addresses come from
     /// them), `earlier` the secrets declared before it (a certificate's authority is one of them).
@@ -421,18 +421,15 @@ struct StackLoader {
                 }
             }
             kind = .certificateAuthority(commonName: commonName, file: file)
+        case "bcrypt":
+            let of = earlierSecret(in: map, field: "of", kind: "password", earlier: earlier) {
+                if case .password = $0 { true } else { false }
+            }
+            kind = .bcrypt(of: of)
         case "certificate":
-            let authorityNode = map.required(
-                "authority", expected: "the name of a certificate-authority secret of this step")
-            let authority = authorityNode?.nonEmptyString("authority") ?? ""
-            if let authorityNode, !authority.isEmpty,
-                !earlier.contains(where: {
-                    if case .certificateAuthority = $0.kind { return $0.name == authority } else { return false }
-                })
+            let authority = earlierSecret(in: map, field: "authority", kind: "certificate-authority", earlier: earlier)
             {
-                authorityNode.report(
-                    "certificate authority '\(authority)' is not declared; expected a secret of kind certificate-authority listed before this one in the step"
-                )
+                if case .certificateAuthority = $0 { true } else { false }
             }
             func names(_ field: String) -> [String] {
                 guard let listNode = map.optional(field), let items = listNode.sequence(field) else { return [] }
@@ -469,6 +466,22 @@ struct StackLoader {
         }
         guard let name else { return nil }
         return SecretDeclaration(name: name, kind: kind)
+    }
+
+    /// The name in `field` of a secret of `kind` declared before this one in the step (a bcrypt hash's password,
+    /// a certificate's authority); reported when there is none.
+    private func earlierSecret(
+        in map: YAMLMapping, field: String, kind: String, earlier: [SecretDeclaration],
+        isKind: (SecretDeclaration.Kind) -> Bool
+    ) -> String {
+        let node = map.required(field, expected: "the name of a \(kind) secret of this step, listed before")
+        let name = node?.nonEmptyString(field) ?? ""
+        if let node, !name.isEmpty, !earlier.contains(where: { $0.name == name && isKind($0.kind) }) {
+            node.report(
+                "\(field) '\(name)' is not a \(kind) secret declared before this one in the step; expected one listed before it"
+            )
+        }
+        return name
     }
 
     /// A value is a script file when it is one word that ends in `.sh`, starts with `scripts/`, or names a file in

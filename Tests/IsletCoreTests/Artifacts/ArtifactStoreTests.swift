@@ -60,3 +60,35 @@ import Testing
         }
     }
 }
+
+/// What a node's curl is given to reach the store: a private config with the authority and the user, never argv.
+@Suite struct StoreAccessTests {
+    @Test func theCurlConfigTrustsTheAuthorityGivesTheUserAndIsPrivate() throws {
+        let dir = NSTemporaryDirectory() + "islet store access \(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let access = ArtifactDelivery.StoreAccess(
+            url: "https://10.9.0.1:5000", authority: "-----BEGIN CERTIFICATE-----\nAB\n-----END CERTIFICATE-----\n",
+            username: "islet", password: #"p"a\ss"#)
+        let script = "d=\(ShellQuoting.quote(dir))\n" + access.curlSetup(in: "\"$d\"") + "\nprintf '%s' \"$k\"\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(printed == dir + "/store.curl")
+        let config = try String(contentsOfFile: dir + "/store.curl", encoding: .utf8)
+        // curl's config quoting: backslash and double quote escaped.
+        #expect(config == "cacert = \"\(dir)/store-ca.pem\"\nuser = \"islet:p\\\"a\\\\ss\"\n", "\(config)")
+        #expect(try String(contentsOfFile: dir + "/store-ca.pem", encoding: .utf8) == access.authority)
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/store.curl")[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        // Plain HTTP without a user: an empty config, so the same curl call works.
+        let plain = ArtifactDelivery.StoreAccess(url: "http://10.9.0.1:5000")
+        #expect(!plain.curlSetup(in: "\"$d\"").contains("cacert"))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 import Testing
 
 @testable import IsletCore
@@ -96,6 +97,35 @@ import Testing
         #expect(platform.read(node: "w1", "/trust/ca.crt") == authority)
     }
 
+    @Test func aBcryptSecretHashesItsPasswordOnceAndIsStable() async throws {
+        let platform = TestPlatform()
+        platform.stack(
+            "registry",
+            """
+            roles: [{name: registry}]
+            steps:
+              - name: credentials
+                roles: [registry]
+                secrets:
+                  - {name: PASSWORD, length: 32}
+                  - {name: HASH, kind: bcrypt, of: PASSWORD}
+                files: [{template: htpasswd, destination: /auth/htpasswd, mode: "0600"}]
+                check: "true"
+                apply: "true"
+            """, files: ["htpasswd": "islet:{{HASH}}\n"])
+        platform.inventory(nodes: [("infra", ["registry"])])
+        let (_, result) = try await platform.apply()
+        #expect(result.succeeded)
+        let line = try #require(platform.read(node: "infra", "/auth/htpasswd"))
+        let hash = String(line.dropFirst("islet:".count).dropLast())
+        #expect(hash.hasPrefix("$2b$05$"), "\(line)")
+        let store = try SecretStore.open(path: platform.directory + "/.islet/secrets.json", lineage: nil)
+        let password = try #require(store["secret:registry/credentials/PASSWORD"])
+        #expect(Bcrypt.verify(password, hash: hash))
+        // Salted once: a new plan keeps the hash, so nothing changes.
+        #expect(try await platform.plan().table.isEmpty)
+    }
+
     @Test func secretKindsAndConditionsAreCheckedAtValidate() throws {
         let platform = TestPlatform()
         platform.stack(
@@ -124,9 +154,10 @@ import Testing
         #expect(
             message.contains("is conditional on setting 'port' of type port; expected a boolean setting"), "\(message)")
         #expect(
-            message.contains("unknown secret kind 'authority'; expected password, certificate-authority or certificate")
+            message.contains(
+                "unknown secret kind 'authority'; expected password, bcrypt, certificate-authority or certificate")
         )
-        #expect(message.contains("certificate authority 'NOPE' is not declared"))
+        #expect(message.contains("authority 'NOPE' is not a certificate-authority secret declared before this one"))
         #expect(message.contains("dnsNames entry 'NAME' is not an input of the step; expected one of HOST"))
         #expect(message.contains("certificate 'EMPTY' names no host; expected dnsNames or ipAddresses"))
         #expect(message.contains("unknown key 'commonName' in 'secrets item'"))

@@ -133,6 +133,22 @@ class ConfigTests(unittest.TestCase):
         self.assertEqual(config["configPath"], registry_hosts.DEFAULT_CONFIG_PATH)
         self.assertTrue(any("Ignoring unknown key" in w for w in config["warnings"]))
 
+    def test_registry_credentials_in_cri_configs(self):
+        config = self.load("""\
+            version = 3
+            [plugins.'io.containerd.cri.v1.images'.registry]
+              config_path = '/etc/containerd/certs.d'
+            [plugins.'io.containerd.cri.v1.images'.registry.configs.'registry.islet.internal:5000'.auth]
+              username = 'islet'
+              password = 'secret'
+            """)
+        self.assertEqual(config["auths"], {"registry.islet.internal:5000": ("islet", "secret")})
+        self.assertTrue(any("deprecated" in w for w in config["warnings"]))
+        self.refused("version = 3\n[plugins.'io.containerd.cri.v1.images'.registry.configs.'r:5000'.tls]\n"
+                     "insecure_skip_verify = true\n", "registry.configs.r:5000: tls is no longer supported")
+        self.refused("version = 3\n[plugins.'io.containerd.cri.v1.images'.registry.configs.'r:5000'.auth]\n"
+                     "user = 'islet'\n", "unknown field user in AuthConfig")
+
     def test_refusals(self):
         self.refused("version = 3\n[plugins\n", "failed to load TOML from /etc/containerd/config.toml")
         self.refused("version = 1\n", "config version `1` is no longer supported")

@@ -18,6 +18,15 @@ write_ca_map() {
   sed 's/^/    /' "$ca"
 }
 
+# With registry.auth, the registry's user for registries.conf: a Secret written from stdin, never argv.
+credentials_held() {
+  [ "$(k get secret islet-registry-credentials -o jsonpath='{.data.creds}' | base64 -d)" = "$REGISTRY_USERNAME:$REGISTRY_PASSWORD" ]
+}
+write_credentials() {
+  printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: islet-registry-credentials\n  namespace: argocd\ntype: Opaque\ndata:\n  creds: %s\n' \
+    "$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 -w 0)" | k apply -f -
+}
+
 # The release's Deployments (the chart names its controller argocd-image-updater-controller).
 controllers() { k get deployments -o name | grep '^deployment.apps/argocd-image-updater'; }
 rolled_out() {
@@ -33,8 +42,14 @@ if [ "$1" = check ]; then
   printf '%s' "$status" | grep -Eq "\"version\": *\"$CHART_VERSION\"" || exit 1
   rolled_out 5s || exit 1
   k get configmap argocd-image-updater-config -o jsonpath='{.data.registries\.conf}' | grep -qF "$REGISTRY_HOST:$REGISTRY_PORT" || exit 1
-  if [ -s "$ca" ]; then ca_held; fi
+  if [ -s "$ca" ]; then ca_held || exit 1; fi
+  if [ -n "$REGISTRY_PASSWORD" ]; then credentials_held; fi
   exit
+fi
+if [ -n "$REGISTRY_PASSWORD" ]; then
+  write_credentials
+else
+  k delete secret islet-registry-credentials --ignore-not-found
 fi
 if [ -s "$ca" ]; then
   write_ca_map > "$ca_map"

@@ -4,13 +4,17 @@
 # for GET /v2/ to answer: the other nodes fetch from it right after this step.
 set -eu
 # With TLS, the host name the certificate names (every node's /etc/hosts resolves it), trusting only islet's
-# authority; without, the node's address.
+# authority; without, the node's address. With auth, as its user: the password goes to curl on stdin (-K -),
+# never in argv, and GET /v2/ answers 200 only to a user the registry accepts.
 answers() {
-  if [ "$TLS" = true ]; then
-    curl -fsS -o /dev/null --max-time "$1" --cacert "$ISLET_ROOT/etc/distribution/tls/ca.crt" "https://$HOST:$PORT/v2/"
-  else
-    curl -fsS -o /dev/null --max-time "$1" "http://$ADDRESS:$PORT/v2/"
-  fi
+  {
+    if [ "$AUTH" = true ]; then printf 'user = "%s:%s"\n' "$USERNAME" "$PASSWORD"; fi
+    if [ "$TLS" = true ]; then
+      printf 'cacert = "%s"\nurl = "https://%s:%s/v2/"\n' "$ISLET_ROOT/etc/distribution/tls/ca.crt" "$HOST" "$PORT"
+    else
+      printf 'url = "http://%s:%s/v2/"\n' "$ADDRESS" "$PORT"
+    fi
+  } | curl -fsS -o /dev/null --max-time "$1" -K -
 }
 
 case "$1" in

@@ -8,6 +8,16 @@ public struct RegistryCredentials: Sendable {
     public struct Basic: Sendable, Equatable {
         public let username: String
         public let password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    /// Basic credentials for one registry host (`host:port`), and nothing else.
+    public init(host: String, basic: Basic) {
+        self.init(source: nil, basic: [Self.normalise(host): basic], helpers: [:], defaultHelper: nil)
     }
 
     /// The file the credentials were read from, named in errors; nil when there was none.

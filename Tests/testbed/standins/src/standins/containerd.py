@@ -145,6 +145,25 @@ def load_config(path):
     registry = _table(images, "registry", "ImageConfig.Registry")
     sandbox = _typed(pinned, "sandbox", str, IMAGES, "PinnedImages.sandbox")
     config_path = _typed(registry, "config_path", str, IMAGES, "Registry.ConfigPath")
+    auths = {}
+    for host, entry in _table(registry, "configs", "Registry.Configs").items():
+        entry = _table(registry["configs"], host, "Registry.Configs")
+        unknown = sorted(set(entry) - {"auth"})
+        if unknown:
+            # containerd 2.0 removed configs.*.tls (and the rest): certs.d's hosts.toml holds them now
+            raise ConfigError(f"failed to load plugin {IMAGES}: registry.configs.{host}: {', '.join(unknown)} is no "
+                              "longer supported; use config_path (hosts.toml)")
+        auth = _table(entry, "auth", "RegistryConfig.Auth")
+        unknown = sorted(set(auth) - {"username", "password", "auth", "identitytoken"})
+        if unknown:
+            raise ConfigError(f"failed to load plugin {IMAGES}: toml: unknown field {unknown[0]} in AuthConfig")
+        user = _typed(auth, "username", str, IMAGES, "AuthConfig.Username") or ""
+        password = _typed(auth, "password", str, IMAGES, "AuthConfig.Password") or ""
+        if user or password:
+            auths[host] = (user, password)
+    if auths:
+        warnings.append(f"The \"configs\" property of \"{IMAGES}.registry\" is deprecated (auth is kept until a "
+                        "secret store replaces it)")
     runc = _table(_table(_table(runtime, "containerd", "RuntimeConfig.ContainerdConfig"), "runtimes",
                          "ContainerdConfig.Runtimes"), "runc", "Runtimes.runc")
     options = _table(runc, "options", "Runtime.Options")
@@ -170,6 +189,7 @@ def load_config(path):
         "address": address or DEFAULT_ADDRESS,
         "sandbox": sandbox if sandbox is not None else DEFAULT_SANDBOX,
         "configPath": config_path if config_path is not None else registry_hosts.DEFAULT_CONFIG_PATH,
+        "auths": auths,
         "systemdCgroup": bool(systemd_cgroup),
         "cniConfDir": cni.get("conf_dir", "/etc/cni/net.d"),
         "cniBinDir": cni.get("bin_dir", "/opt/cni/bin"),
@@ -302,7 +322,8 @@ class Daemon:
             image = request.get("image", "")
             log("info", "PullImage", image=image)
             try:
-                record = registry_hosts.pull(image, self.config["configPath"], log=_stamped)
+                record = registry_hosts.pull(image, self.config["configPath"], log=_stamped,
+                                             auths=self.config.get("auths"))
             except registry_hosts.PullError as error:
                 log("error", "PullImage failed", image=image, error=str(error))
                 return {"error": {"code": "NotFound" if error.not_found else "Unknown", "message": str(error)}}

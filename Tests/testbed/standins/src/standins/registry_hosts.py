@@ -22,6 +22,7 @@ in the node's /etc/hosts (never DNS), and a name that is not there or an address
 an unreachable registry would, before any connection is made.
 """
 
+import base64
 import hashlib
 import http.client
 import ipaddress
@@ -143,6 +144,7 @@ class Host:
         self.header = {}
         self.dial_timeout = None
         self.http_fallback = False    # try https first, plain http on a TLS error (configured http + TLS)
+        self.auth = None              # (username, password) from CRI's registry.configs for this host, or None
 
     def describe(self):
         caps = [name for bit, name in ((PULL, "pull"), (RESOLVE, "resolve"), (PUSH, "push")) if self.capabilities & bit]
@@ -521,6 +523,12 @@ def request(host, method, path, accept, log):
             raise
         log(f'level=debug msg="fetch response received" url="{scheme}://{host.host}{path}" '
             f'response.status="{response.status} {response.reason}"')
+        if (response.status == 401 and host.auth and "Authorization" not in headers
+                and response.header("www-authenticate").lower().startswith("basic")):
+            # docker's authorizer: a Basic challenge is answered with the host's credentials, once
+            token = base64.b64encode(f"{host.auth[0]}:{host.auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+            continue
         if response.status == 405 and method == "HEAD" and "/manifests/" in path:
             method = "GET"
             continue
@@ -643,13 +651,17 @@ def _json(body, what):
         raise PullError(f"failed to unmarshal {what}: {error}")
 
 
-def pull(text, config_path, log=lambda line: None):
+def pull(text, config_path, log=lambda line: None, auths=None):
     """Pulls an image like containerd's CRI PullImage: resolves, fetches the index, the linux/amd64 manifest,
-    its config and layers (verified by digest). Returns the image record the CRI image store keeps."""
+    its config and layers (verified by digest). Returns the image record the CRI image store keeps.
+    ``auths``: {host: (username, password)} from CRI's registry.configs, given to the host contacted (a mirror
+    included) when it answers with a Basic challenge."""
     reference = parse_reference(text)
     ref = str(reference)
     try:
         hosts = registry_hosts(reference.domain, config_path, log)
+        for host in hosts:
+            host.auth = (auths or {}).get(host.host)
         try:
             _, target = resolve(reference, hosts, log)
         except PullError as error:
