@@ -194,6 +194,10 @@ struct ClusterStacksTests {
                 trusted.trimmingCharacters(in: .whitespacesAndNewlines)
                     == kept.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        // Any tool on a node trusts the registry too: the authority is in the system trust store.
+        #expect(
+            try Testbed.exec(3, "curl -fsS -o /dev/null -w '%{http_code}' https://registry.islet.internal:5000/v2/")
+                == "200")
         // The bundle's images are in the registry with the bundle's digests, and a real containerd pulls
         // through the certs.d the stack wrote.
         let catalog = try runProgram([
