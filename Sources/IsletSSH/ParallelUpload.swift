@@ -124,7 +124,10 @@ extension SSHConnection {
         let hashing = large.upload.expectedSHA256 != nil
         do {
             let digest = try await withThrowingTaskGroup(of: String?.self) { group in
-                group.addTask { try await self.writeRanges(ranges, of: large) }
+                group.addTask {
+                    try await self.writeRanges(ranges, of: large)
+                    return nil
+                }
                 for _ in 0..<extraConnections {
                     group.addTask {
                         guard let extra = try await self.openExtraConnection() else { return nil }
@@ -172,7 +175,7 @@ extension SSHConnection {
     }
 
     /// One stream of a parallel upload, on this connection's thread.
-    private func writeRanges(_ ranges: UploadRanges, of large: LargeUpload) async throws -> String? {
+    private func writeRanges(_ ranges: UploadRanges, of large: LargeUpload) async throws {
         try await withSFTP { sftp in
             do {
                 try ranges.write(to: large.partialPath, over: sftp)
@@ -180,7 +183,6 @@ extension SSHConnection {
                 ranges.fail(error)
                 throw error
             }
-            return nil
         }
     }
 }
