@@ -116,7 +116,7 @@ final class UploadRanges: @unchecked Sendable {
 }
 
 extension SSHConnection {
-    /// Sends the rest of `large` over this connection and up to `parallel.extraConnections` more, opened
+    /// Sends the rest of `large` over this connection and up to `extraConnections` more, opened
     /// now and closed before returning; a connection that cannot be opened leaves its share to the others.
     /// The digest, when expected, is taken in one sequential read beside the streams.
     func uploadInParallel(_ large: LargeUpload, extraConnections: Int) async throws -> UploadResult.Outcome {
