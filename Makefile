@@ -47,6 +47,7 @@ demo: build
 	$(ISLET) plan -i $(DEMO)/inventory.yaml --bundle $(DEMO)/bundle --detailed-exitcode
 	@echo "The platform is up. What a team needs (secrets with --show-secrets):"
 	@$(ISLET) output -i $(DEMO)/inventory.yaml --stacks stacks | grep -E 'PUSH|IMAGE|repository|argocd/release' || true
+	@echo "Registry authority (trust it to push): $(DEMO)/.islet/registry-ca.crt"
 	@echo "Admin kubeconfig: $(DEMO)/.islet/kubeconfig. Try: $(TESTBED) exec 2 -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes"
 	@echo "'make demo-down' stops the nodes."
 
