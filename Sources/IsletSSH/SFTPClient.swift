@@ -81,15 +81,6 @@ final class SFTPClient {
         guard rc == 0 else { throw error(Int(rc), operation: "chmod", path: path) }
     }
 
-    /// Cuts `path` to `size` bytes (SFTP setstat of the size: sftp-server truncates).
-    func truncate(_ path: String, to size: Int64) throws {
-        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-        attributes.flags = UInt(LIBSSH2_SFTP_ATTR_SIZE)
-        attributes.filesize = UInt64(size)
-        let rc = islet_sftp_setstat(raw, path, UInt32(path.utf8.count), &attributes)
-        guard rc == 0 else { throw error(Int(rc), operation: "truncate", path: path) }
-    }
-
     func unlink(_ path: String) -> Bool {
         libssh2_sftp_unlink_ex(raw, path, UInt32(path.utf8.count)) == 0
     }
@@ -128,10 +119,9 @@ final class SFTPFile {
     /// `libssh2_sftp_write` skips the bytes it was given before and has not acknowledged yet (it already
     /// holds copies in its outgoing writes), so each call passes the buffer with those bytes still in front,
     /// their content no longer read, followed by new bytes; it returns once some are acknowledged.
-    /// - Parameter acknowledged: called with the total acknowledged so far after each call; what it throws
-    ///   ends the write (another stream of a parallel upload failed).
+    /// - Parameter acknowledged: called with the total acknowledged so far after each call.
     func write(
-        from reader: UploadSourceReader, window: Int, refill: Int, acknowledged: (Int64) throws -> Void
+        from reader: UploadSourceReader, window: Int, refill: Int, acknowledged: (Int64) -> Void
     ) throws {
         guard let raw else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: window, alignment: 16)
@@ -152,7 +142,7 @@ final class SFTPFile {
             guard n > 0 else { throw client.error(n, operation: "write", path: path) }
             inFlight = count - n
             total += Int64(n)
-            try acknowledged(total)
+            acknowledged(total)
         }
     }
 

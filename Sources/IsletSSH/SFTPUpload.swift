@@ -20,32 +20,19 @@ struct SFTPUpload {
 
     var node: String { sftp.session.node }
 
-    /// What the step on the node's own connection did: all of the upload, or everything but sending the
-    /// bytes, which a parallel upload's streams then do.
-    enum Begun: Sendable {
-        case finished(UploadResult.Outcome)
-        case large(LargeUpload)
-    }
-
-    /// Probes, decides where to start and, when at least `threshold` bytes remain to be sent, creates the
-    /// `.partial` (or keeps it to resume) and leaves the sending to parallel streams; otherwise uploads.
-    func begin(_ upload: Upload, to remotePath: String, parallelFrom threshold: Int64?) throws -> Begun {
+    func upload(_ upload: Upload, to remotePath: String) throws -> UploadResult.Outcome {
         let reader = try UploadSourceReader(upload.source, node: node, hashing: upload.needsProbe)
         let probe = upload.needsProbe ? try self.probe(upload, at: remotePath) : UploadProbe()
         if let expected = upload.expectedSHA256, let existing = probe.existing, existing.sha256 == expected {
             if existing.mode != upload.mode { try sftp.setPermissions(remotePath, mode: upload.mode) }
-            return .finished(.alreadyPresent)
+            return .alreadyPresent
         }
         let start = try probe.resumeOffset(for: upload, reader: reader)
-        let large = LargeUpload(upload: upload, remotePath: remotePath, reader: reader, start: start)
+        let partialPath = remotePath + ".partial"
         var flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT
         if start == 0 { flags |= LIBSSH2_FXF_TRUNC }
         do {
-            let file = try SFTPFile(client: sftp, path: large.partialPath, flags: flags, mode: upload.mode)
-            if let threshold, reader.size - start >= threshold {
-                try file.close()
-                return .large(large)
-            }
+            let file = try SFTPFile(client: sftp, path: partialPath, flags: flags, mode: upload.mode)
             if start > 0 { file.seek(to: start) }
             var reported: Int64 = 0
             try file.write(from: reader, window: Self.window, refill: Self.refill) { acknowledged in
@@ -59,36 +46,21 @@ struct SFTPUpload {
             // The open mode is filtered by the server's umask; set it exactly.
             try file.setPermissions(upload.mode)
             try file.close()
-            return .finished(try finish(large, digest: reader.digestSoFar))
+            if let expected = upload.expectedSHA256, reader.digestSoFar != expected {
+                throw UploadError.checksumMismatch(
+                    node: node, source: reader.name, destination: remotePath, expected: expected,
+                    actual: reader.digestSoFar)
+            }
+            try rename(partialPath, over: remotePath)
         } catch {
-            discardPartial(of: large, after: error, connectionAlive: !((error as? SSHError)?.connectionIsDead ?? false))
+            // A dead connection can remove nothing (and trying would wait out another timeout); a partial
+            // that may be resumed is kept for the next attempt.
+            let dead = (error as? SSHError)?.connectionIsDead ?? false
+            if !dead && !(upload.resume && error is SSHError) { _ = sftp.unlink(partialPath) }
             throw error
         }
-    }
-
-    /// After every byte is in the `.partial`: checks the digest and renames it into place.
-    func finish(_ large: LargeUpload, digest: String) throws -> UploadResult.Outcome {
-        let upload = large.upload
-        if let expected = upload.expectedSHA256, digest != expected {
-            throw UploadError.checksumMismatch(
-                node: node, source: large.reader.name, destination: large.remotePath, expected: expected,
-                actual: digest)
-        }
-        try rename(large.partialPath, over: large.remotePath)
-        let sent = large.reader.size - large.start
-        return large.start > 0 ? .resumed(from: large.start, sent: sent) : .uploaded(sent: sent)
-    }
-
-    /// After a failed upload: a partial that may be resumed is kept, cut to `keep` bytes when given (the
-    /// part known to be complete, when streams wrote further on); otherwise it is removed. A dead connection
-    /// can do neither (and trying would wait out another timeout).
-    func discardPartial(of large: LargeUpload, after error: any Error, connectionAlive: Bool, keep: Int64? = nil) {
-        guard connectionAlive else { return }
-        if large.upload.resume && error is SSHError {
-            if let keep { try? sftp.truncate(large.partialPath, to: keep) }
-        } else {
-            _ = sftp.unlink(large.partialPath)
-        }
+        let sent = reader.size - start
+        return start > 0 ? .resumed(from: start, sent: sent) : .uploaded(sent: sent)
     }
 
     /// One exec of `UploadProbe.script` as the login user.
@@ -128,25 +100,5 @@ struct SFTPUpload {
                 node: sftp.session.node, operation: "rename \(from) to", path: to,
                 message: "mv failed: \(collector.text)")
         }
-    }
-}
-
-/// An upload between its first step on the node's connection and its end: the source's reader (hashing
-/// when a digest is expected, positioned at `start`) and where the bytes go. Handed from the connection's
-/// thread to the parallel streams and back, used by one thread at a time.
-final class LargeUpload: @unchecked Sendable {
-    let upload: Upload
-    let remotePath: String
-    let partialPath: String
-    let reader: UploadSourceReader
-    /// Bytes already in the `.partial` (resumed), never sent again.
-    let start: Int64
-
-    init(upload: Upload, remotePath: String, reader: UploadSourceReader, start: Int64) {
-        self.upload = upload
-        self.remotePath = remotePath
-        partialPath = remotePath + ".partial"
-        self.reader = reader
-        self.start = start
     }
 }

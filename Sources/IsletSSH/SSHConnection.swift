@@ -16,10 +16,6 @@ public final class SSHConnection: Sendable {
 
     private let thread: SessionThread
     private let bastion: BastionLink?
-    /// When a large upload is split over extra connections, and how those are opened: to the same endpoint,
-    /// through the same bastion, with the same host-key policy and credentials.
-    private let parallelUploads: ParallelUploads
-    private let openAnother: @Sendable () async throws -> SSHConnection
     private let closed = Mutex(false)
     /// The first timeout or lost connection. The peer is then frozen, gone or cut off, so every later
     /// call fails at once with this error instead of waiting out another timeout.
@@ -31,16 +27,11 @@ public final class SSHConnection: Sendable {
         let stop: WakeSignal
     }
 
-    private init(
-        name: String, hostKeyFingerprint: String, thread: SessionThread, bastion: BastionLink?,
-        parallelUploads: ParallelUploads, openAnother: @escaping @Sendable () async throws -> SSHConnection
-    ) {
+    private init(name: String, hostKeyFingerprint: String, thread: SessionThread, bastion: BastionLink?) {
         self.name = name
         self.hostKeyFingerprint = hostKeyFingerprint
         self.thread = thread
         self.bastion = bastion
-        self.parallelUploads = parallelUploads
-        self.openAnother = openAnother
     }
 
     deinit {
@@ -58,17 +49,15 @@ public final class SSHConnection: Sendable {
     /// - Parameter name: The node's name, used in every error.
     /// - Throws: `SSHError`: `connectFailed`, `handshakeFailed`,
     ///   `hostKeyUnknown`, `hostKeyChanged`, `authenticationFailed`, `timeout`.
-    /// - Parameter parallelUploads: when an upload is split over extra connections to the node.
     public static func connect(
         name: String,
         to endpoint: SSHEndpoint,
         hostKeys: SSHHostKeyPolicy,
-        credentials: SSHCredentials,
-        parallelUploads: ParallelUploads = .standard
+        credentials: SSHCredentials
     ) async throws -> SSHConnection {
         try await connect(
             name: name, to: endpoint, hostKeys: hostKeys, credentials: credentials,
-            socketSendBuffer: nil, parallelUploads: parallelUploads)
+            socketSendBuffer: nil)
     }
 
     /// `connect` with socket tuning that only tests use.
@@ -77,8 +66,7 @@ public final class SSHConnection: Sendable {
         to endpoint: SSHEndpoint,
         hostKeys: SSHHostKeyPolicy,
         credentials: SSHCredentials,
-        socketSendBuffer: Int32?,
-        parallelUploads: ParallelUploads = .standard
+        socketSendBuffer: Int32?
     ) async throws -> SSHConnection {
         let setup = SessionSetup(
             node: name, host: endpoint.host, port: endpoint.port, user: endpoint.user,
@@ -115,14 +103,7 @@ public final class SSHConnection: Sendable {
                 state = established
                 return fingerprint
             }
-            let openAnother = { @Sendable in
-                try await connect(
-                    name: name, to: endpoint, hostKeys: hostKeys, credentials: credentials,
-                    socketSendBuffer: socketSendBuffer, parallelUploads: .off)
-            }
-            return SSHConnection(
-                name: name, hostKeyFingerprint: fingerprint, thread: thread, bastion: link,
-                parallelUploads: parallelUploads, openAnother: openAnother)
+            return SSHConnection(name: name, hostKeyFingerprint: fingerprint, thread: thread, bastion: link)
         } catch {
             await thread.shutdown()
             await Self.stop(link)
@@ -185,31 +166,9 @@ public final class SSHConnection: Sendable {
 
     /// Puts `upload`'s source at `remotePath` (its destination, resolved by the caller) as `Upload` says:
     /// through `remotePath.partial` renamed into place, skipped or resumed after one exec that asks the node
-    /// when an expected sha256 or resume is given. From `parallelUploads.threshold` bytes to send on, the
-    /// bytes go over this connection and extra ones opened for this upload (`uploadInParallel`).
+    /// when an expected sha256 or resume is given.
     public func upload(_ upload: Upload, to remotePath: String) async throws -> UploadResult.Outcome {
-        let parallel = parallelUploads
-        let threshold = parallel.extraConnections > 0 ? parallel.threshold : nil
-        let begun = try await withSFTP { sftp in
-            try SFTPUpload(sftp: sftp).begin(upload, to: remotePath, parallelFrom: threshold)
-        }
-        switch begun {
-        case .finished(let outcome): return outcome
-        case .large(let large): return try await uploadInParallel(large, extraConnections: parallel.extraConnections)
-        }
-    }
-
-    /// Another connection to the node for a parallel upload, or nil when it cannot be had (the upload then
-    /// does with fewer streams). A host key that does not match is never passed over.
-    func openExtraConnection() async throws -> SSHConnection? {
-        do {
-            return try await openAnother()
-        } catch let error as SSHError {
-            switch error {
-            case .hostKeyChanged, .hostKeyUnknown: throw error
-            default: return nil
-            }
-        }
+        try await withSFTP { sftp in try SFTPUpload(sftp: sftp).upload(upload, to: remotePath) }
     }
 
     /// Streams the local file at `localPath` to `remotePath` with permissions `mode`.
@@ -273,7 +232,7 @@ public final class SSHConnection: Sendable {
         }
     }
 
-    func withSFTP<T: Sendable>(_ body: @escaping @Sendable (SFTPClient) throws -> T) async throws -> T {
+    private func withSFTP<T: Sendable>(_ body: @escaping @Sendable (SFTPClient) throws -> T) async throws -> T {
         try await withSession { state in
             if state.sftp == nil { state.sftp = try SFTPClient.open(on: state.session) }
             guard let sftp = state.sftp else { throw SSHError.closed(node: state.session.node) }

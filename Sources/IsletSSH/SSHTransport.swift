@@ -9,8 +9,6 @@ public struct SSHTransport: Transport {
     public var becomePassword: String?
     /// Longest a node may stay silent during one operation before the connection counts as dead.
     public var operationTimeout: Duration
-    /// When an upload is split over extra connections to its node (opened for it, closed after it).
-    public var parallelUploads: ParallelUploads = .standard
 
     public init(
         hostKeys: SSHHostKeyPolicy, credentials: SSHCredentials, becomePassword: String? = nil,
@@ -43,7 +41,7 @@ public struct SSHTransport: Transport {
         let (hostKeys, credentials) = (self.hostKeys, self.credentials)
         let connection = try await SSHConnection.connect(
             name: node.name, to: endpoint, hostKeys: hostKeys,
-            credentials: credentials, parallelUploads: parallelUploads)
+            credentials: credentials)
         // Forwards get a connection of their own, verified and authenticated like this one.
         let openForwarding = { @Sendable in
             try await SSHConnection.connect(

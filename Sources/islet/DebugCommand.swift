@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IsletBundle
 import IsletCore
-import IsletSSH
 
 /// Developer commands: not part of the workflow, hidden from help, kept for benchmarks and diagnosis.
 struct DebugCommand: AsyncParsableCommand {
@@ -41,12 +40,6 @@ struct DebugUploadCommand: AsyncParsableCommand {
     @Flag(help: "Continue DESTINATION.partial left by an earlier upload.")
     var resume = false
 
-    @Option(help: "Extra connections for a large upload (default: the transport's).")
-    var extraConnections: Int?
-
-    @Option(help: "MiB left to send from which an upload uses the extra connections (default: the transport's).")
-    var parallelFromMib: Int64?
-
     func run() async throws {
         guard let bits = Int32(mode, radix: 8) else { throw ValidationError("--mode \(mode) is not octal") }
         let workspace: Workspace
@@ -54,13 +47,7 @@ struct DebugUploadCommand: AsyncParsableCommand {
         guard let address = workspace.inventory.node(named: node)?.connection else {
             throw fail(ValidationError("no node named \(node) in \(options.inventory)"))
         }
-        var transport = options.transport(workspace)
-        if var ssh = transport as? SSHTransport {
-            ssh.parallelUploads.extraConnections = extraConnections ?? ssh.parallelUploads.extraConnections
-            ssh.parallelUploads.threshold = parallelFromMib.map { $0 << 20 } ?? ssh.parallelUploads.threshold
-            transport = ssh
-        }
-        let connections = Connections(transport: transport)
+        let connections = Connections(transport: options.transport(workspace))
         let session: any NodeSession
         switch await connections.session(for: address) {
         case .success(let open): session = open

@@ -1,5 +1,4 @@
 import Foundation
-import IsletCore
 import Testing
 
 @testable import IsletSSH
@@ -48,22 +47,6 @@ import Testing
 
         // The node saw its session come from the bastion's forwarding, not from us directly.
         #expect(world.bastion.logText.contains("direct-tcpip") || world.bastion.logText.contains("Accepted"))
-    }
-
-    /// A large upload's extra connection also goes through the bastion: one more login on each server.
-    @Test func aParallelUploadGoesThroughTheBastionOnEveryConnection() async throws {
-        let world = try await World.start()
-        let connection = try await world.node.connect(
-            world.endpoint, parallelUploads: ParallelUploads(extraConnections: 1, threshold: 8 << 20))
-        let local = world.node.scratch + "/source"
-        let digest = try await ParallelUploadTests.randomFile(local, mib: 16)
-        let path = world.node.scratch + "/via-bastion"
-        let upload = Upload(.file(local), to: .path(path), expectedSHA256: digest)
-        #expect(try await connection.upload(upload, to: path) == .uploaded(sent: 16 << 20))
-        #expect(String(try await shell(["/usr/bin/sha256sum", path]).prefix(64)) == digest)
-        #expect(world.node.sshd.acceptedLogins == 2)
-        #expect(world.bastion.acceptedLogins == 2)
-        await connection.close()
     }
 
     @Test func tunnelSurvivesPartialSends() async throws {

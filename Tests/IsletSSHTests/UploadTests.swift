@@ -74,9 +74,7 @@ import Testing
     }
 
     /// The connection dies half-way (its sshd processes are killed); a new connection continues from what
-    /// reached the node, and the result is the whole file. One stream: a parallel upload whose node went
-    /// away leaves gaps in the `.partial`, and the next upload starts over (ParallelUploadTests resumes one
-    /// whose node's own connection survived).
+    /// reached the node, and the result is the whole file.
     @Test func resumesAfterTheConnectionBroke() async throws {
         let fixture = try await Fixture.start()
         let local = fixture.scratch + "/source"
@@ -94,13 +92,13 @@ import Testing
         }
         let upload = Upload(.file(local), to: .path(path), expectedSHA256: expected, resume: true)
 
-        let first = try await fixture.connect(parallelUploads: .off)
+        let first = try await fixture.connect()
         await #expect(throws: SSHError.self) { try await first.upload(cutting, to: path) }
         await first.close()
         let kept = try #require(FileManager.default.attributesOfItem(atPath: path + ".partial")[.size] as? Int)
         #expect(kept >= 16 << 20 && kept < 96 << 20)
 
-        let second = try await fixture.connect(parallelUploads: .off)
+        let second = try await fixture.connect()
         let outcome = try await second.upload(upload, to: path)
         #expect(outcome == .resumed(from: Int64(kept), sent: Int64((96 << 20) - kept)))
         #expect(String(try await shell(["/usr/bin/sha256sum", path]).prefix(64)) == expected)

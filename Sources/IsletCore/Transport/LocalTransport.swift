@@ -234,7 +234,7 @@ private struct LocalUpload {
 }
 
 /// Runs blocking file work on a thread of its own, never on Swift's cooperative pool.
-public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }

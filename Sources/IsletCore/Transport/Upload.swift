@@ -129,11 +129,7 @@ public final class UploadSourceReader {
     private let bytes: [UInt8]?
     private let descriptor: Int32
     private var position: Int64 = 0
-    /// Where reading stops (a range reader's end); nil: at the end of the source.
-    private var end: Int64?
     private var hasher: SHA256?
-    /// The file's size and modification time when opened, to notice a source changed while it was read.
-    private let openedAs: (size: Int64, modified: timespec)?
 
     public init(_ source: Upload.Source, node: String, hashing: Bool) throws {
         self.node = node
@@ -144,7 +140,6 @@ public final class UploadSourceReader {
             descriptor = -1
             size = Int64(bytes.count)
             name = "\(bytes.count) bytes"
-            openedAs = nil
         case .file(let path):
             bytes = nil
             name = path
@@ -159,32 +154,7 @@ public final class UploadSourceReader {
             }
             descriptor = fd
             size = Int64(info.st_size)
-            openedAs = (size, info.st_mtim)
         }
-    }
-
-    /// A reader of `range` of the same source (the same open file, even if its path is replaced since),
-    /// without hashing: one stream of a parallel upload. Independent of this reader's position.
-    public func reader(for range: Range<Int64>) throws -> UploadSourceReader {
-        try UploadSourceReader(sharing: self, range: range)
-    }
-
-    private init(sharing source: UploadSourceReader, range: Range<Int64>) throws {
-        name = source.name
-        size = source.size
-        node = source.node
-        bytes = source.bytes
-        openedAs = source.openedAs
-        if source.descriptor >= 0 {
-            descriptor = dup(source.descriptor)
-            guard descriptor >= 0 else {
-                throw UploadError.unreadableSource(node: node, path: name, reason: String(cString: strerror(errno)))
-            }
-        } else {
-            descriptor = -1
-        }
-        position = range.lowerBound
-        end = range.upperBound
     }
 
     deinit {
@@ -196,18 +166,16 @@ public final class UploadSourceReader {
 
     /// Reads the next bytes into `buffer`; 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let wanted = end.map { min(buffer.count, Int(max(0, $0 - position))) } ?? buffer.count
-        guard let base = buffer.baseAddress, wanted > 0 else { return 0 }
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         let count: Int
         if let bytes {
-            count = min(wanted, bytes.count - Int(position))
+            count = min(buffer.count, bytes.count - Int(position))
             bytes.withUnsafeBytes { source in
                 base.copyMemory(from: source.baseAddress! + Int(position), byteCount: count)
             }
         } else {
-            // At its own position: range readers share the open file with this one.
             var n: Int
-            repeat { n = pread(descriptor, base, wanted, off_t(position)) } while n < 0 && errno == EINTR
+            repeat { n = Foundation.read(descriptor, base, buffer.count) } while n < 0 && errno == EINTR
             guard n >= 0 else {
                 throw UploadError.unreadableSource(node: node, path: name, reason: String(cString: strerror(errno)))
             }
@@ -220,10 +188,10 @@ public final class UploadSourceReader {
         return count
     }
 
-    /// Reads (and hashes) on up to byte `length` and returns the sha256 of the first `length` bytes; reading
-    /// then goes on after them. Fails if the source is shorter.
+    /// Reads (and hashes) the first `length` bytes, which must not have been read yet, and returns their
+    /// sha256; reading then goes on after them. Fails if the source is shorter.
     public func digestOfPrefix(_ length: Int64) throws -> String {
-        precondition(position <= length && hasher != nil, "digestOfPrefix needs a hashing reader not past length")
+        precondition(position == 0 && hasher != nil, "digestOfPrefix needs a fresh, hashing reader")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while position < length {
@@ -237,19 +205,12 @@ public final class UploadSourceReader {
     }
 
     /// Back to the start, hash included.
-    public func rewind() {
+    public func rewind() throws {
+        if bytes == nil, lseek(descriptor, 0, SEEK_SET) != 0 {
+            throw UploadError.unreadableSource(node: node, path: name, reason: String(cString: strerror(errno)))
+        }
         position = 0
         if hasher != nil { hasher = SHA256() }
-    }
-
-    /// True when the file's size or modification time differs from when it was opened: bytes read at
-    /// different times (a parallel upload's streams and its digest) may then disagree.
-    public var changedSinceOpened: Bool {
-        guard let openedAs else { return false }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return true }
-        return Int64(info.st_size) != openedAs.size || info.st_mtim.tv_sec != openedAs.modified.tv_sec
-            || info.st_mtim.tv_nsec != openedAs.modified.tv_nsec
     }
 
     /// sha256 of everything read so far (hex); empty when not hashing.
@@ -324,7 +285,7 @@ public struct UploadProbe: Sendable, Equatable {
         guard upload.resume, let partial, partial.size > 0, partial.size <= reader.size else { return 0 }
         if try reader.digestOfPrefix(partial.size) == partial.sha256 { return partial.size }
         // Another file's partial: it is overwritten from the start.
-        reader.rewind()
+        try reader.rewind()
         return 0
     }
 }

@@ -65,22 +65,6 @@ final class TestSSHD: @unchecked Sendable {
 
     /// The per-connection sshd processes (all descendants of the listener).
     func connectionProcesses() -> [pid_t] {
-        descendants(of: process.pid, parents: Self.parentsOfAllProcesses())
-    }
-
-    /// The processes of the connection accepted last (the listener's youngest child and its descendants).
-    func newestConnectionProcesses() -> [pid_t] {
-        let parents = Self.parentsOfAllProcesses()
-        guard let newest = parents.filter({ $0.value == process.pid }).map(\.key).max() else { return [] }
-        return [newest] + descendants(of: newest, parents: parents)
-    }
-
-    /// Logins the server accepted so far, from its log.
-    var acceptedLogins: Int {
-        logText.components(separatedBy: "Accepted publickey for").count - 1
-    }
-
-    private static func parentsOfAllProcesses() -> [pid_t: pid_t] {
         var parents: [pid_t: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry),
@@ -90,12 +74,8 @@ final class TestSSHD: @unchecked Sendable {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, let parent = pid_t(fields[1]) { parents[pid] = parent }
         }
-        return parents
-    }
-
-    private func descendants(of root: pid_t, parents: [pid_t: pid_t]) -> [pid_t] {
         var result: [pid_t] = []
-        var frontier = [root]
+        var frontier = [process.pid]
         while let parent = frontier.popLast() {
             let children = parents.filter { $0.value == parent }.map(\.key)
             result += children
@@ -244,13 +224,12 @@ final class Fixture: Sendable {
 
     static let noAgent = SSHCredentials(useAgent: false)
 
-    func connect(
-        _ endpoint: SSHEndpoint? = nil, credentials: SSHCredentials = Fixture.noAgent,
-        parallelUploads: ParallelUploads = .standard
-    ) async throws -> SSHConnection {
+    func connect(_ endpoint: SSHEndpoint? = nil, credentials: SSHCredentials = Fixture.noAgent) async throws
+        -> SSHConnection
+    {
         try await SSHConnection.connect(
             name: "test-node", to: endpoint ?? self.endpoint(),
-            hostKeys: hostKeys, credentials: credentials, parallelUploads: parallelUploads)
+            hostKeys: hostKeys, credentials: credentials)
     }
 }
 
