@@ -177,13 +177,15 @@ public struct DesiredGraph: Sendable {
         guard let store = catalog.artifactStore,
             let name = instances.first(where: { $0.step == store.step })?.node, let node = node(named: name)
         else { return nil }
-        let text: String
-        switch store.port {
-        case .setting(let key): text = inventory.settings[key]?.environmentText ?? ""
-        case .literal(let value): text = value.environmentText
-        default: return nil
+        // The store's declaration names values by setting or literal only.
+        func text(of reference: Reference) -> String? {
+            switch reference {
+            case .setting(let key): return inventory.settings[key]?.environmentText ?? ""
+            case .literal(let value): return value.environmentText
+            default: return nil
+            }
         }
-        guard let port = Int(text) else { return nil }
+        guard let port = text(of: store.port).flatMap({ Int($0) }) else { return nil }
         let host = node.address.contains(":") ? "[\(node.address)]" : node.address
         // The authority counts only while its step is part of the platform: `when:` may turn TLS off.
         let authority = store.authority.flatMap { authority -> (step: StepID, secret: SecretDeclaration)? in
@@ -198,13 +200,7 @@ public struct DesiredGraph: Sendable {
                 $0.name == declared.password.secret
             })
         {
-            let username: String
-            switch declared.username {
-            case .setting(let key): username = inventory.settings[key]?.environmentText ?? ""
-            case .literal(let value): username = value.environmentText
-            default: username = ""
-            }
-            credentials = (username, (declared.password.step, secret))
+            credentials = (text(of: declared.username) ?? "", (declared.password.step, secret))
         }
         return ArtifactStoreNode(
             node: node, url: "\(authority == nil ? "http" : "https")://\(host):\(port)", host: node.address,
