@@ -57,8 +57,9 @@ demo-down:
 
 # The release binary as $(PREFIX)/bin/islet and the stacks as $(PREFIX)/share/islet/stacks, where islet
 # looks for them last (README: "Where islet finds its stacks"). DESTDIR is prepended for packaging.
+# The Swift runtime linked in: the binary runs where no Swift toolchain is (a bundle carries it to the site).
 install:
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	$(MAKE) install-files BINARY=.build/release/islet
 
 # The copy alone, of an already built $(BINARY) (the end-to-end test installs the binary under test this way).

@@ -59,6 +59,11 @@ public struct BundleCreator: Sendable {
         let images = try collectImages(needs.images, layout: layout, say: say)
         let stacks = try copyStacks()
         let binary = try copyBinary()
+        if let folder = SwiftRuntimeLinkage.sharedRuntimeFolder() {
+            say(
+                "warning: bin/islet loads the Swift runtime from \(folder) and will not start where that folder is "
+                    + "missing; `make install` builds an islet with the runtime linked in")
+        }
         let inventory = try FileDigest.sha256(ofFileAt: request.inventoryPath)
         let architectures = Set(needs.files.compactMap(\.arch) + needs.images.flatMap(\.platforms))
             .map(\.rawValue).sorted()
