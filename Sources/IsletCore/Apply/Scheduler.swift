@@ -150,11 +150,15 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
+    /// Called after every outcome. `ready` holds only nodes with waiting jobs, and with every slot taken
+    /// nothing can start, so a run of many nodes does not look at all of them after each step.
     private func launchReady(notifying notifications: inout [(Int, StepOutcome)]) {
+        // Waiting jobs of an interrupted run or a lost node are skipped at once, slot or no slot.
+        if busy.count >= parallel && !interruption.isRequested && lostNodes.isEmpty { return }
         for executor in ready.keys.sorted() {
-            guard var waiting = ready[executor], !waiting.isEmpty, !busy.contains(executor) else { continue }
+            guard var waiting = ready[executor], !busy.contains(executor) else { continue }
             waiting.removeAll { outcomes[$0] != nil }
-            ready[executor] = []
+            ready[executor] = nil
             if waiting.isEmpty { continue }
             let why: String? =
                 interruption.isRequested
