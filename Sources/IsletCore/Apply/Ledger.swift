@@ -68,11 +68,12 @@ actor Ledger {
         try await commit()
     }
 
-    /// The step's secret, generated and saved the first time it is needed; a server certificate is issued anew
-    /// when it no longer serves `hosts` (see `CertificateSecrets.serves`).
+    /// The step's secret, generated and saved the first time it is needed, and again once the stored one no
+    /// longer holds (`SecretDeclaration.stillHolds`: a new password to hash, other hosts to serve).
     func secret(_ step: StepID, _ declaration: SecretDeclaration, hosts: CertificateHosts?) throws -> String {
         let key = SecretStore.generatedKey(step, declaration.name)
-        let existing = secrets[key]
+        let sibling = { (name: String) in self.secrets[SecretStore.generatedKey(step, name)] }
+        let existing = secrets[key].flatMap { declaration.stillHolds($0, hosts: hosts, sibling: sibling) ? $0 : nil }
         let value: String
         switch declaration.kind {
         case .password(let length, let alphabet):
@@ -90,22 +91,15 @@ actor Ledger {
             }
             if let existing { return existing }
         case .bcrypt(let of):
-            let password = secrets[SecretStore.generatedKey(step, of)] ?? ""
-            if let existing, Bcrypt.verify(password, hash: existing) { return existing }
+            if let existing { return existing }
             // Cost 5, as `htpasswd -B` makes by default: the registry checks the hash on every request, and a
             // random 32-character password needs no slow hash to resist guessing.
-            value = Bcrypt.hash(password, cost: 5)
-        case .certificate(let authorityName, _, _):
-            let authority = secrets[SecretStore.generatedKey(step, authorityName)] ?? ""
+            value = Bcrypt.hash(sibling(of) ?? "", cost: 5)
+        case .certificate(let authority, _, _):
+            if let existing { return existing }
             let hosts = hosts ?? CertificateHosts(dnsNames: [], ipAddresses: [])
-            if let existing,
-                CertificateSecrets.serves(
-                    existing, authority: authority, dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
-            {
-                return existing
-            }
             value = try CertificateSecrets.issue(
-                authority: authority, dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
+                authority: sibling(authority) ?? "", dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
         }
         try secrets.bind(to: state.lineage)
         masker.add([value])

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import HummingbirdBcrypt
 
 /// A step made concrete for one node: its inputs' values, its rendered files and its fingerprint.
 public struct ResolvedStep: Sendable {
@@ -144,23 +143,16 @@ public struct StepResolver: Sendable {
         var certificateHosts: [String: CertificateHosts] = [:]
         for secret in step.secrets {
             var stored = outputs.generatedSecret(step.id, secret.name)
-            if case .certificate(let authority, let dnsNames, let ipAddresses) = secret.kind {
-                let hosts = CertificateHosts(
+            if case .certificate(_, let dnsNames, let ipAddresses) = secret.kind {
+                certificateHosts[secret.name] = CertificateHosts(
                     dnsNames: Self.hostValues(dnsNames, values), ipAddresses: Self.hostValues(ipAddresses, values))
-                certificateHosts[secret.name] = hosts
-                // Issued for other hosts, by another authority, or near its end: a new one comes at apply.
-                if let current = stored,
-                    !CertificateSecrets.serves(
-                        current, authority: outputs.generatedSecret(step.id, authority) ?? "",
-                        dnsNames: hosts.dnsNames, ipAddresses: hosts.ipAddresses)
-                {
-                    stored = nil
-                }
             }
-            if case .bcrypt(let of) = secret.kind, let current = stored,
-                !Bcrypt.verify(outputs.generatedSecret(step.id, of) ?? "", hash: current)
+            // A hash of a new password, a certificate for other hosts or authority: a new one comes at apply.
+            if let current = stored,
+                !secret.stillHolds(
+                    current, hosts: certificateHosts[secret.name], sibling: { outputs.generatedSecret(step.id, $0) })
             {
-                stored = nil  // the password it hashes is new: so is the hash, at apply
+                stored = nil
             }
             for variable in secret.variables {
                 guard let stored else {
