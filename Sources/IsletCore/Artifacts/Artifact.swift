@@ -116,26 +116,21 @@ public struct ArtifactStore: Sendable, Hashable {
     public var port: Reference
     /// `authority: STEP.SECRET`: while that step is part of the platform (its `when:` is on), the store speaks
     /// HTTPS with a certificate from that certificate-authority secret, and whoever fetches or pushes trusts it.
-    public var authority: (step: StepID, secret: String)? = nil
+    public var authority: SecretReference? = nil
     /// `credentials: {username: settings.KEY | {value: NAME}, password: STEP.SECRET}`: while that step is on, the
     /// store asks for this user and the password secret, and islet's pushes and the nodes' fetches give them.
-    public var credentials: (username: Reference, password: (step: StepID, secret: String))? = nil
+    public var credentials: Credentials? = nil
     public var location: SourceLocation
 
-    public static func == (a: ArtifactStore, b: ArtifactStore) -> Bool {
-        a.step == b.step && a.port == b.port && a.authority?.step == b.authority?.step
-            && a.authority?.secret == b.authority?.secret && a.credentials?.username == b.credentials?.username
-            && a.credentials?.password.step == b.credentials?.password.step
-            && a.credentials?.password.secret == b.credentials?.password.secret
+    /// `STEP.SECRET`: a generated secret of a step.
+    public struct SecretReference: Sendable, Hashable {
+        public var step: StepID
+        public var secret: String
     }
 
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(step)
-        hasher.combine(port)
-        hasher.combine(authority?.step)
-        hasher.combine(authority?.secret)
-        hasher.combine(credentials?.username)
-        hasher.combine(credentials?.password.step)
+    public struct Credentials: Sendable, Hashable {
+        public var username: Reference
+        public var password: SecretReference
     }
 }
 

@@ -185,7 +185,7 @@ actor ArtifactDelivery {
                     authority: "\(host):\(store.port)", connectAddress: forward.address,
                     certificateAuthority: access.authority)
                 if let username = access.username, let password = access.password {
-                    endpoint.credentials = (username, password)
+                    endpoint.credentials = StoreEndpoint.Credentials(username: username, password: password)
                 }
                 let line = try source.pushImage(reference: reference, to: endpoint)
                 self.note("image pushed to the store on \(store.node.name): \(line)")

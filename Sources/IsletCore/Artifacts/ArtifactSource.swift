@@ -21,12 +21,16 @@ public struct StoreEndpoint: Sendable, Equatable {
     /// The PEM certificate of the authority to trust for HTTPS; nil: plain HTTP to `connectAddress`.
     public var certificateAuthority: String?
     /// The user the store asks for; nil: none.
-    public var credentials: (username: String, password: String)? = nil
+    public var credentials: Credentials? = nil
 
-    public static func == (a: StoreEndpoint, b: StoreEndpoint) -> Bool {
-        a.authority == b.authority && a.connectAddress == b.connectAddress
-            && a.certificateAuthority == b.certificateAuthority && a.credentials?.username == b.credentials?.username
-            && a.credentials?.password == b.credentials?.password
+    public struct Credentials: Sendable, Equatable {
+        public var username: String
+        public var password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
     }
 
     public init(authority: String, connectAddress: String, certificateAuthority: String?) {

@@ -55,12 +55,12 @@ extension StackLoader {
             }
         }
         // STEP.SECRET: a generated secret of a step.
-        func secretReference(_ node: YAMLNode, field: String, expected: String) -> (step: StepID, secret: String)? {
+        func secretReference(_ node: YAMLNode, field: String, expected: String) -> ArtifactStore.SecretReference? {
             guard let text = node.nonEmptyString(field) else { return nil }
             if let dot = text.lastIndex(of: "."), let owner = StepID(String(text[..<dot]), defaultStack: stack),
                 text.index(after: dot) < text.endIndex
             {
-                return (owner, String(text[text.index(after: dot)...]))
+                return ArtifactStore.SecretReference(step: owner, secret: String(text[text.index(after: dot)...]))
             }
             node.report("'\(field)' is '\(text)'; expected STEP.SECRET, \(expected)")
             return nil
@@ -68,7 +68,7 @@ extension StackLoader {
         let authority = map.optional("authority").flatMap {
             secretReference($0, field: "authority", expected: "a certificate-authority secret of a step")
         }
-        var credentials: (username: Reference, password: (step: StepID, secret: String))?
+        var credentials: ArtifactStore.Credentials?
         if let credentialsNode = map.optional("credentials"), let fields = credentialsNode.mapping("credentials") {
             let username = fields.required("username", expected: "settings.KEY or {value: NAME}").flatMap {
                 userNode -> Reference? in
@@ -89,7 +89,9 @@ extension StackLoader {
                 secretReference($0, field: "password", expected: "a password secret of a step")
             }
             fields.finish()
-            if let username, let password { credentials = (username, password) }
+            if let username, let password {
+                credentials = ArtifactStore.Credentials(username: username, password: password)
+            }
         }
         guard let step, let port else { return nil }
         return ArtifactStore(
