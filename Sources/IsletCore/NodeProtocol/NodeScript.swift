@@ -159,10 +159,10 @@ struct NodeScript {
         }
     }
 
-    /// A step script, run in its own subshell with the node's lock closed, its text never in argv.
+    /// A step script, run in its own subshell with the node's lock closed, its text never in argv. A script
+    /// that is only `true` (a step whose managed files are its whole state) runs as the builtin: no subshell
+    /// to fork for it, twice per such step on every node.
     /// - Parameter log: where its output goes (a path expression), or nil to stream it with the results.
-    /// A script that is only `true` (a step whose managed files are its whole state) runs as the builtin:
-    /// no subshell to fork for it, twice per such step on every node.
     static func evaluate(_ script: Script, log: String?) -> String {
         if script.text.trimmingCharacters(in: .whitespacesAndNewlines) == "true" { return "true" }
         let output = log.map { " > \($0) 2>&1" } ?? " 2>&1"
